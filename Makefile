@@ -1,0 +1,52 @@
+# The two commands of the README: `make report` builds everything, `make test` runs the tests.
+# Each installs what is missing first: system packages (as root, through apt-get) and the .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
+
+.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance clean
+
+report: deps
+	$(SNAKEMAKE) all
+
+data: deps
+	$(SNAKEMAKE) data
+
+figures: deps
+	$(SNAKEMAKE) figures
+
+test: deps
+	$(BIN)/pytest -q
+
+lint: deps
+	$(BIN)/ruff check workflow tests benchmarks
+	$(BIN)/ruff format --check workflow tests benchmarks
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+dag: deps
+	$(BIN)/snakemake -n --quiet rules all
+
+benchmark: deps
+	$(BIN)/python benchmarks/run_benchmarks.py
+
+deps: sysdeps $(STAMP)
+
+sysdeps:
+	@bash workflow/tools/install_system_deps.sh
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+clean:
+	rm -rf results/data results/figures results/report .snakemake

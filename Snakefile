@@ -1,0 +1,22 @@
+# Executive summary of the Ga/Mg supply-chain survey: raw tables -> cleaned data -> figures -> bilingual PDF.
+# A thin entry point: the rules live in workflow/rules/, one file per stage, in the order data flows.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/clean.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        rules.audit_data.output,
+        FIGURE_TARGETS,
+        rules.render_report.output,
+    default_target: True

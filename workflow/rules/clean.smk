@@ -1,0 +1,49 @@
+# Stage 1: raw tables -> validated, cleaned datasets, checked against the values the report prints.
+# One job per dataset (a group of related raw tables), so editing one table re-cleans only its dataset
+# and redraws only the figures that use it.
+
+for _dataset in DATASETS:
+
+    rule:
+        name:
+            f"clean_{_dataset}"
+        message:
+            f"Validate and clean the {_dataset} tables, derive their metrics and check them against the report"
+        input:
+            raw=raw_files(_dataset),
+            codes=CODE_FILES,
+            register=f"{RAW}/discrepancy_register.csv",
+        output:
+            tables=clean_outputs(_dataset),
+            checks=f"results/data/checks/{_dataset}.json",
+        params:
+            dataset=_dataset,
+            raw_dir=RAW,
+        log:
+            f"results/logs/clean_{_dataset}.log",
+        shell:
+            "python workflow/scripts/clean_dataset.py --dataset {params.dataset} --raw-dir {params.raw_dir}"
+            " --out-dir results/data > {log} 2>&1"
+
+
+rule audit_data:
+    message:
+        "Write the audit of the report's inconsistencies and the manifest of checksums"
+    input:
+        checks=expand("results/data/checks/{dataset}.json", dataset=DATASETS),
+        tables=[f for d in DATASETS for f in clean_outputs(d)],
+        raw=[f for d in DATASETS for f in raw_files(d)],
+        register=f"{RAW}/discrepancy_register.csv",
+    output:
+        audit="results/data/audit.md",
+        manifest="results/data/manifest.json",
+    log:
+        "results/logs/audit_data.log",
+    shell:
+        "python workflow/scripts/audit_data.py --raw-dir data/raw --data-dir results/data"
+        " --audit {output.audit} --manifest {output.manifest} > {log} 2>&1"
+
+
+rule data:
+    input:
+        rules.audit_data.output,

@@ -1,0 +1,62 @@
+# Helpers and target lists shared by the rule files. Loaded once per run; no job runs here.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
+
+from critmet.io import load_yaml
+from critmet.validate import RawDataError, validate_all
+
+
+validate(config, "../../config/config.schema.yaml")
+
+RAW = "data/raw"
+REGISTRY = load_yaml(Path(workflow.basedir) / "workflow" / "registry.yaml")
+DATASETS = REGISTRY["datasets"]
+FIGURES = REGISTRY["figures"]
+LANGS = config["languages"]
+TEXT_DIR = "templates/text"
+
+# Every raw table is validated before any job is scheduled: a malformed table stops the run here, with one
+# message naming the file, line, column and value, and leaves all earlier outputs untouched.
+try:
+    CODES, RAW_TABLES = validate_all(RAW)
+except RawDataError as err:
+    raise WorkflowError(f"invalid raw data: {err}") from None
+
+
+def raw_files(dataset):
+    """The raw CSVs and metadata sidecars of one dataset."""
+    tables = DATASETS[dataset]["tables"]
+    return [f"{RAW}/{t}.csv" for t in tables] + [f"{RAW}/{t}.meta.yaml" for t in tables]
+
+
+def clean_outputs(dataset):
+    """The cleaned tables a dataset writes: one per raw table, plus its metrics."""
+    return [f"results/data/{t}.csv" for t in DATASETS[dataset]["tables"]] + [
+        f"results/data/{dataset}_metrics.csv"
+    ]
+
+
+def dataset_files(*datasets):
+    """All cleaned outputs of the given datasets (inputs of a figure rule)."""
+    return [f for d in datasets for f in clean_outputs(d)]
+
+
+def figure_outputs(family):
+    """SVG and PNG in each language, plus the figure's bilingual metadata (caption, alt text, source)."""
+    names = FIGURES[family]["figures"]
+    return {
+        "svg": [f"results/figures/{lang}/{n}.svg" for n in names for lang in LANGS],
+        "png": [f"results/figures/{lang}/{n}.png" for n in names for lang in LANGS],
+        "meta": [f"results/figures/meta/{n}.json" for n in names],
+    }
+
+
+FIGURE_TARGETS = [f for fam in FIGURES for kind in figure_outputs(fam).values() for f in kind]
+CODE_FILES = sorted(str(p) for p in Path(RAW, "codes").glob("*.csv"))
+TEXT_FILES = sorted(str(p) for p in Path(TEXT_DIR).rglob("*.yaml"))
+STYLE_FILES = ["workflow/src/critmet/figures/style.yaml"]

@@ -1,0 +1,41 @@
+# Stage 2: cleaned data -> charts, in Japanese and English (SVG for the PDF, PNG previews).
+# One job per figure family (workflow/registry.yaml): a Python process with matplotlib costs about a second
+# here, so each job draws all figures of its family in every language.
+
+for _family, _spec in FIGURES.items():
+
+    rule:
+        name:
+            _family
+        message:
+            f"Draw the {_family.removeprefix('plot_').replace('_', ' ')} figures in {', '.join(LANGS)}"
+        input:
+            data=dataset_files(*_spec["datasets"]),
+            meta=[f"{RAW}/{t}.meta.yaml" for d in _spec["datasets"] for t in DATASETS[d]["tables"]],
+            codes=CODE_FILES,
+            labels=expand("templates/text/{lang}/figures.yaml", lang=LANGS),
+            style=STYLE_FILES,
+            code=[
+                "workflow/src/critmet/figures/common.py",
+                "workflow/src/critmet/figures/style.py",
+                f"workflow/src/critmet/figures/{_spec.get('module', _family)}.py",
+            ],
+        output:
+            **figure_outputs(_family),
+        params:
+            family=_family,
+            module=_spec.get("module", _family),
+            figures=" ".join(_spec["figures"]),
+            langs=" ".join(LANGS),
+            dpi=config["figures"]["png_dpi"],
+        log:
+            f"results/logs/{_family}.log",
+        shell:
+            "python workflow/scripts/plot_figures.py --module {params.module} --figures {params.figures}"
+            " --langs {params.langs} --dpi {params.dpi} --data-dir results/data --raw-dir data/raw"
+            " --text-dir templates/text --out-dir results/figures > {log} 2>&1"
+
+
+rule figures:
+    input:
+        FIGURE_TARGETS,

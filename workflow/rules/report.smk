@@ -1,0 +1,42 @@
+# Stage 3: cleaned data + figures + text -> the bilingual executive summary (HTML previews and PDFs).
+
+
+rule compute_variables:
+    message:
+        "Look up every number the narrative may use in the cleaned data"
+    input:
+        spec="templates/variables.yaml",
+        data=[f for d in DATASETS for f in clean_outputs(d)],
+    output:
+        json="results/report/variables.json",
+        md="results/report/variables.md",
+    log:
+        "results/logs/compute_variables.log",
+    shell:
+        "python workflow/scripts/compute_variables.py --spec {input.spec} --data-dir results/data"
+        " --json {output.json} --md {output.md} > {log} 2>&1"
+
+
+rule render_report:
+    message:
+        "Render the executive summary in {params.langs} and the bilingual PDF"
+    input:
+        variables=rules.compute_variables.output.json,
+        checks=expand("results/data/checks/{dataset}.json", dataset=DATASETS),
+        figures=FIGURE_TARGETS,
+        text=TEXT_FILES,
+        templates=sorted(str(p) for p in Path("templates").rglob("*.j2")),
+        css=sorted(str(p) for p in Path("templates/css").glob("*.css")),
+        pages="templates/pages.yaml",
+        config="config/config.yaml",
+    output:
+        pdfs=expand("results/report/executive_summary_{lang}.pdf", lang=LANGS),
+        html=expand("results/report/executive_summary_{lang}.html", lang=LANGS),
+        combined="results/report/executive_summary.pdf",
+    params:
+        langs=", ".join(LANGS),
+    log:
+        "results/logs/render_report.log",
+    shell:
+        "python workflow/scripts/render_report.py --config config/config.yaml --out-dir results/report"
+        " > {log} 2>&1"

@@ -1,0 +1,145 @@
+"""The clean stage: load a dataset's validated raw tables, derive its metrics, check them against the report.
+
+Load, process, save: `clean_dataset` reads the raw tables through the validator, hands pandas frames to the
+dataset's derive function (critmet.clean.derive), compares every value the report prints with the value
+derived from the data, and writes the cleaned tables, a metrics table and a checks file.
+
+A printed value that disagrees with the data beyond rounding stops the stage, unless the discrepancy
+register lists it: then it is kept and reported in the audit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from critmet.io import load_yaml, write_frame, write_json
+from critmet.validate import RawDataError, Table, load_codes, validate_table
+
+REGISTRY_PATH = Path(__file__).resolve().parents[3] / "registry.yaml"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One derived number: `name` matches the `printed:` ids of the metadata where the report prints it."""
+
+    name: str
+    value: float
+    unit: str = ""
+
+
+def load_registry(path: Path = REGISTRY_PATH) -> dict:
+    return load_yaml(path)
+
+
+def to_frame(table: Table) -> pd.DataFrame:
+    frame = pd.DataFrame(table.rows, columns=table.columns)
+    for col, spec in table.meta["schema"]["columns"].items():
+        if spec["type"] == "integer":
+            frame[col] = frame[col].astype("Int64")
+        elif spec["type"] == "number":
+            frame[col] = frame[col].astype("float64")
+    key = table.meta["schema"].get("primary_key")
+    if key:
+        frame.set_index(key, verify_integrity=True)  # raises on a duplicate key
+    return frame
+
+
+def printed_tolerance(entry: dict) -> float:
+    """Half a unit of the last printed digit, unless the metadata sets `tolerance`."""
+    if "tolerance" in entry:
+        return float(entry["tolerance"])
+    exponent = Decimal(str(entry["value"])).normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    if isinstance(entry["value"], float) and decimals == 0 and str(entry["value"]).endswith(".0"):
+        decimals = 1
+    return 0.5 * 10.0 ** (-decimals) + 1e-9
+
+
+def _yaml_line(path: Path, printed_id: str) -> int | None:
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if f"id: {printed_id}" in line or f"id: '{printed_id}'" in line or f'id: "{printed_id}"' in line:
+            return lineno
+    return None
+
+
+def load_register(raw_dir: Path, codes) -> dict[str, dict]:
+    """The discrepancy register, keyed by `table:item`."""
+    table = validate_table(raw_dir / "discrepancy_register.csv", codes)
+    return {f"{row['table']}:{row['item']}": row for row in table.rows}
+
+
+def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]) -> list[dict]:
+    """Compare each printed value with its derived metric. Returns one record per printed value."""
+    records = []
+    for name, table in tables.items():
+        meta_path = table.path.with_suffix(".meta.yaml")
+        for entry in table.meta.get("printed") or []:
+            pid = entry["id"]
+            key = f"{name}:{pid}"
+            record = {"table": name, "id": pid, "printed": entry["value"], "unit": entry.get("unit", ""),
+                      "where": entry.get("where", "")}
+            metric = metrics.get(f"{name}:{pid}") or metrics.get(pid)
+            if metric is None:
+                record.update(status="unchecked", computed=None)
+            else:
+                tol = printed_tolerance(entry)
+                diff = metric.value - float(entry["value"])
+                agrees = math.isclose(metric.value, float(entry["value"]), abs_tol=tol)
+                record.update(computed=round(metric.value, 6), tolerance=tol, difference=round(diff, 6))
+                if agrees:
+                    record["status"] = "known-resolved" if key in register else "ok"
+                elif key in register:
+                    record["status"] = "discrepancy"
+                    record["reason_en"] = register[key]["reason_en"]
+                    record["reason_ja"] = register[key]["reason_ja"]
+                else:
+                    raise RawDataError(
+                        meta_path,
+                        f"the report prints {entry['value']} for '{pid}' ({entry.get('where', '')}), but the table "
+                        f"gives {metric.value:.4g}, a difference of {diff:+.4g} beyond rounding (±{tol:.3g})",
+                        line=_yaml_line(meta_path, pid), column="printed",
+                        expected=f"a value that agrees with {table.path.name}, or a row '{name},{pid},…' "
+                        "in data/raw/discrepancy_register.csv that explains the disagreement",
+                    )
+            records.append(record)
+    return records
+
+
+def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None) -> dict:
+    """Validate, derive, check and write one dataset. Returns the checks record that it also writes."""
+    from critmet.clean import derive
+
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    registry = registry or load_registry()
+    spec = registry["datasets"][dataset]
+    codes = load_codes(raw_dir / "codes")
+    tables = {name: validate_table(raw_dir / f"{name}.csv", codes) for name in spec["tables"]}
+    frames = {name: to_frame(table) for name, table in tables.items()}
+    register = load_register(raw_dir, codes)
+
+    derive_fn = getattr(derive, f"derive_{dataset}")
+    metric_list = derive_fn(frames, tables, codes)
+    metrics = {m.name: m for m in metric_list}
+    if len(metrics) != len(metric_list):
+        raise ValueError(f"derive_{dataset} produced a metric name twice")
+    records = check_printed(tables, metrics, register)
+
+    for name, frame in frames.items():
+        write_frame(out_dir / f"{name}.csv", frame)
+    metric_frame = pd.DataFrame(
+        [(m.name, m.value, m.unit) for m in sorted(metric_list, key=lambda m: m.name)],
+        columns=["metric", "value", "unit"],
+    )
+    write_frame(out_dir / f"{dataset}_metrics.csv", metric_frame)
+    result = {
+        "dataset": dataset,
+        "tables": {name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()},
+        "printed": records,
+    }
+    write_json(out_dir / "checks" / f"{dataset}.json", result)
+    return result

@@ -1,0 +1,111 @@
+"""What every figure family shares: loading cleaned data, drawing in each language, deterministic saving."""
+
+from __future__ import annotations
+
+import importlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from critmet.figures.style import Style
+from critmet.io import atomic_write_bytes, load_yaml, write_json
+from critmet.validate import CodeList, load_codes
+
+
+@dataclass
+class Drawn:
+    """One drawn figure in one language, with the text that travels with it."""
+
+    fig: Figure
+    title: str
+    alt: str
+    sources: list[str]  # raw tables whose metadata gives the source line
+    values: dict = field(default_factory=dict)  # the numbers drawn, for the metadata file
+
+
+@dataclass
+class FigureData:
+    """The cleaned tables, metrics and raw metadata a figure family reads."""
+
+    data_dir: Path
+    raw_dir: Path
+    codes: CodeList
+    _cache: dict = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self._cache:
+            self._cache[name] = pd.read_csv(self.data_dir / f"{name}.csv", keep_default_na=True)
+        return self._cache[name].copy()
+
+    def metrics(self, dataset: str) -> dict[str, float]:
+        frame = self.table(f"{dataset}_metrics")
+        return dict(zip(frame["metric"], frame["value"], strict=True))
+
+    def meta(self, table: str) -> dict:
+        key = f"meta:{table}"
+        if key not in self._cache:
+            self._cache[key] = load_yaml(self.raw_dir / f"{table}.meta.yaml")
+        return self._cache[key]
+
+
+def load_labels(text_dir: Path, lang: str) -> dict:
+    return load_yaml(Path(text_dir) / lang / "figures.yaml")
+
+
+def source_line(data: FigureData, tables: list[str], lang: str) -> str:
+    """'出所：…' / 'Source: …' from the metadata of the tables drawn; each source once, in order."""
+    seen: list[str] = []
+    for table in tables:
+        text = data.meta(table)["source"][lang]
+        if text not in seen:
+            seen.append(text)
+    return ("；" if lang == "ja" else "; ").join(seen)
+
+
+def save_figure(fig: Figure, svg_path: Path, png_path: Path, dpi: int) -> None:
+    """SVG (vector, for the PDF) and PNG (preview); byte-identical for the same inputs."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    atomic_write_bytes(svg_path, buf.getvalue())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    atomic_write_bytes(png_path, buf.getvalue())
+
+
+def family_module(family: str):
+    return importlib.import_module(f"critmet.figures.{family}")
+
+
+def draw_family(module: str, data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
+    """Draw the named figures of a family module in one language (inside the style context)."""
+    with style.context():
+        drawn = family_module(module).draw(data, style, figures)
+    return drawn
+
+
+def plot_family(module: str, figures: list[str], data_dir, raw_dir, text_dir, out_dir, langs, dpi=110) -> None:
+    """Draw and save every figure of a family in each language, plus one bilingual metadata file each."""
+    import matplotlib.pyplot as plt
+
+    data_dir, raw_dir, text_dir, out_dir = map(Path, (data_dir, raw_dir, text_dir, out_dir))
+    data = FigureData(data_dir, raw_dir, load_codes(raw_dir / "codes"))
+    meta: dict[str, dict] = {}
+    for lang in langs:
+        style = Style(lang, data.codes, load_labels(text_dir, lang))
+        drawn = draw_family(module, data, style, figures)
+        if sorted(drawn) != sorted(figures):
+            raise ValueError(f"{module} drew {sorted(drawn)}, but the registry lists {sorted(figures)}")
+        for name, item in drawn.items():
+            with style.context():
+                save_figure(item.fig, out_dir / lang / f"{name}.svg", out_dir / lang / f"{name}.png", dpi)
+            plt.close(item.fig)
+            entry = meta.setdefault(name, {"id": name, "module": module, "title": {}, "alt": {}, "source": {},
+                                           "tables": item.sources, "values": item.values})
+            entry["title"][lang] = item.title
+            entry["alt"][lang] = item.alt
+            entry["source"][lang] = source_line(data, item.sources, lang)
+    for name, entry in meta.items():
+        write_json(out_dir / "meta" / f"{name}.json", entry)

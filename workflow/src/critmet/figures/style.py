@@ -1,0 +1,132 @@
+"""The chart style: fonts, sizes, colours and category order, as a context rather than global state.
+
+`Style` is built from style.yaml, the code lists and the figure label files. `style.context()` returns a
+context manager that applies matplotlib rcParams (a Japanese font with no fallback, deterministic SVG) and
+turns every warning into an error, so a glyph missing from the font (tofu) fails the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+
+from critmet.io import load_yaml  # noqa: E402
+from critmet.validate import CodeList  # noqa: E402
+
+STYLE_FILE = Path(__file__).with_name("style.yaml")
+
+
+class StyleError(KeyError):
+    """A category has no colour, or a label has no translation."""
+
+    def __str__(self):  # KeyError quotes its message; show it plainly
+        return str(self.args[0])
+
+
+def _font_path(family: str) -> str:
+    """The file of `family`, refreshing matplotlib's font cache once if the font was installed after it."""
+    prop = font_manager.FontProperties(family=family)
+    try:
+        return font_manager.findfont(prop, fallback_to_default=False)
+    except ValueError:
+        font_manager._load_fontmanager(try_read_cache=False)  # fonts installed after the cache was built
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        try:
+            return font_manager.fontManager.findfont(prop, fallback_to_default=False)
+        except ValueError:
+            raise StyleError(
+                f"font {family!r} is not installed; run `make deps` (it installs fonts-noto-cjk)"
+            ) from None
+
+
+@dataclass
+class Style:
+    """Everything a plot function needs besides its data: language, labels, colours, sizes."""
+
+    lang: str
+    codes: CodeList
+    labels: dict
+    config: dict = field(default_factory=lambda: load_yaml(STYLE_FILE))
+
+    # ------------------------------------------------------------------ text
+    def name(self, code: str) -> str:
+        """The name of a code in this style's language, from the code lists."""
+        try:
+            return self.codes.name(code, self.lang)
+        except KeyError as err:
+            raise StyleError(str(err)) from None
+
+    def label(self, key: str, **fmt) -> str:
+        """A label from templates/text/<lang>/figures.yaml, by dotted key; a missing one raises, naming it."""
+        node = self.labels
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise StyleError(f"no {self.lang} label '{key}' in templates/text/{self.lang}/figures.yaml")
+            node = node[part]
+        return str(node).format(**fmt) if fmt else str(node)
+
+    # ---------------------------------------------------------------- colour
+    def color(self, code: str) -> str:
+        colors = self.config["colors"]
+        if code in colors:
+            return colors[code]
+        entry = self.codes.entries.get(code)
+        if entry is None:
+            raise StyleError(f"category {code!r} has no colour in style.yaml and is not in data/raw/codes")
+        order = self.order(entry["kind"])
+        palette = self.config["sequences"].get(entry["kind"], self.config["sequences"]["default"])
+        index = order.index(code)
+        if index >= len(palette):
+            raise StyleError(f"category {code!r} ({entry['kind']}) has no colour: add it to style.yaml")
+        return palette[index]
+
+    def order(self, kind: str) -> list[str]:
+        """Category order of a code-list kind: the order of its code-list file."""
+        return [code for code, e in self.codes.entries.items() if e["kind"] == kind]
+
+    def size(self, slot: str) -> tuple[float, float]:
+        return tuple(self.config["sizes"][slot])
+
+    # --------------------------------------------------------------- context
+    def rc(self) -> dict:
+        font = self.config["font"]
+        _font_path(font["family"])
+        return {
+            "font.family": [font["family"]],
+            "font.size": font["size"],
+            "axes.titlesize": font["title_size"],
+            "axes.labelsize": font["size"],
+            "xtick.labelsize": font["small_size"] + 0.5,
+            "ytick.labelsize": font["small_size"] + 0.5,
+            "legend.fontsize": font["small_size"] + 0.5,
+            "axes.edgecolor": self.config["colors"]["muted"],
+            "axes.labelcolor": self.config["colors"]["ink"],
+            "text.color": self.config["colors"]["ink"],
+            "xtick.color": self.config["colors"]["ink"],
+            "ytick.color": self.config["colors"]["ink"],
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.unicode_minus": False,
+            "svg.hashsalt": "critmet",
+            "svg.fonttype": "path",
+            "path.simplify": False,
+            "figure.dpi": 100,
+            "savefig.bbox": "standard",
+            "legend.frameon": False,
+        }
+
+    @contextlib.contextmanager
+    def context(self):
+        """rcParams for this style; every warning (a missing glyph among them) raises."""
+        with plt.rc_context(self.rc()), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield self

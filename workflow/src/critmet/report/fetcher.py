@@ -1,0 +1,36 @@
+"""WeasyPrint's resource fetcher, locked to the project: no network, no file outside the repository."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+
+class RefusedResource(FatalURLFetchingError):
+    """A template or data cell pointed at something outside the project. Stops the rendering."""
+
+
+class ProjectFetcher(URLFetcher):
+    """Serves `file:` URLs inside `root` (and inline `data:` URLs); refuses everything else."""
+
+    def __init__(self, root: str | Path):
+        super().__init__(fail_on_errors=True, allowed_protocols=("file", "data"))
+        self.root = Path(root).resolve()
+
+    def fetch(self, url, headers=None):
+        parsed = urlparse(url)
+        if parsed.scheme == "data":
+            return super().fetch(url, headers)
+        if parsed.scheme != "file":
+            raise RefusedResource(f"refused to fetch {url!r}: the report may only use files inside {self.root} "
+                                  "(no network resources)")
+        path = Path(unquote(parsed.path)).resolve()
+        if not path.is_relative_to(self.root):
+            raise RefusedResource(f"refused to fetch {url!r}: {path} is outside the project ({self.root})")
+        if not path.is_file():
+            raise RefusedResource(f"missing resource {url!r}: {path} does not exist")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})

@@ -1,0 +1,48 @@
+"""Jinja filters: numbers, percentages and units, formatted per language. Registered in one place."""
+
+from __future__ import annotations
+
+import math
+
+from markupsafe import Markup
+
+
+def _check(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"filter '{name}' needs a number, got {value!r}")
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError(f"filter '{name}' got a missing value (NaN): the data has no value for this variable")
+
+
+def num(value, digits: int = 0) -> str:
+    """1020 -> '1,020'; num(1) -> one decimal. Same in Japanese and English."""
+    _check(value, "num")
+    text = f"{value:,.{digits}f}"
+    return "0" if text in ("-0", "-0.0") else text
+
+
+def signed(value, digits: int = 0) -> str:
+    """+270 / -13: a difference with its sign."""
+    _check(value, "signed")
+    return ("+" if value > 0 else "") + num(value, digits)
+
+
+def pct(value, digits: int = 0) -> str:
+    """98 -> '98%' (the variable holds percent)."""
+    return num(value, digits) + "%"
+
+
+def ratio_pct(value, digits: int = 0) -> str:
+    """0.98 -> '98%' (the variable holds a fraction)."""
+    _check(value, "ratio_pct")
+    return pct(value * 100.0, digits)
+
+
+def nobreak(text: str) -> Markup:
+    """Keep a short phrase on one line."""
+    from markupsafe import escape
+
+    return Markup('<span class="nobr">') + escape(text) + Markup("</span>")
+
+
+FILTERS = {"num": num, "signed": signed, "pct": pct, "ratio_pct": ratio_pct, "nobreak": nobreak}

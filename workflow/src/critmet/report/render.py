@@ -1,0 +1,171 @@
+"""Render the bilingual executive summary: HTML per language from Jinja templates, then PDFs with WeasyPrint.
+
+One Jinja environment (StrictUndefined, autoescape, filters from critmet.report.filters). The text files are
+rendered first (critmet.report.text), then the page templates place text, figures and data tables. WeasyPrint
+fetches only files inside the project. The Japanese and English documents are laid out once each; the
+bilingual PDF reuses their pages, so it holds one bookmark tree per language.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, read_json
+from critmet.report import ReportError
+from critmet.report.fetcher import ProjectFetcher
+from critmet.report.filters import FILTERS
+from critmet.report.tables import DataTables
+from critmet.report.text import load_text_file, render_strings
+from critmet.validate import load_codes
+
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
+PDF_OPTIONS = {"pdf_tags": True, "pdf_identifier": b"critmet-executive-summary", "uncompressed_pdf": False}
+
+
+def make_env(templates_dir: str | Path) -> jinja2.Environment:
+    """The one Jinja environment: strict about unknown names, escaping everything by default."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+@dataclass
+class Inputs:
+    templates_dir: Path
+    text_dir: Path
+    data_dir: Path
+    figures_dir: Path
+    raw_dir: Path
+    variables_json: Path
+    config: dict
+
+
+def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: dict) -> dict:
+    """All text files of one language, rendered. A page without a text file is an error naming it."""
+    values = {name: item["value"] for name, item in variables.items()}
+    texts = {}
+    for name in ["common", "figures", *page_ids]:
+        path = text_dir / lang / f"{name}.yaml"
+        if not path.exists():
+            raise ReportError(f"{path}: missing text file for page '{name}' ({lang})")
+        texts[name] = render_strings(load_text_file(path), env, values, lang)
+    return texts
+
+
+def check_same_keys(a: dict, b: dict, where: str) -> None:
+    """Both languages of a text file must have the same structure (no untranslated or missing entry)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            diff = sorted(set(a) ^ set(b))
+            raise ReportError(f"{where}: keys differ between the languages: {diff}")
+        for key in a:
+            check_same_keys(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            raise ReportError(f"{where}: {len(a)} items in one language, {len(b)} in the other")
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            check_same_keys(x, y, f"{where}[{i}]")
+
+
+def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict:
+    figs = {}
+    for page in page_specs:
+        for fig in page.get("figures", []):
+            meta_path = figures_dir / "meta" / f"{fig}.json"
+            if not meta_path.exists():
+                raise ReportError(f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)")
+            meta = read_json(meta_path)
+            figs[fig] = {
+                "src": (figures_dir / lang / f"{fig}.svg").resolve().as_uri(),
+                "alt": meta["alt"][lang],
+                "title": meta["title"][lang],
+                "source": meta["source"][lang],
+                "tables": meta["tables"],
+            }
+    return figs
+
+
+def build_html(inputs: Inputs, lang: str, env: jinja2.Environment, variables: dict, pages: list[dict],
+               texts: dict, data: DataTables) -> str:
+    figs = figure_context(inputs.figures_dir, pages, lang)
+    template = env.get_template("report.html.j2")
+    css_dir = (inputs.templates_dir / "css").resolve()
+    try:
+        return template.render(
+            lang=lang,
+            pages=pages,
+            t=texts,
+            v={name: item["value"] for name, item in variables.items()},
+            figs=figs,
+            config=inputs.config,
+            data=data.for_lang(lang),
+            css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
+        )
+    except jinja2.UndefinedError as exc:
+        raise ReportError(f"{_template_location(exc)}: {exc.message}") from None
+
+
+def _template_location(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    where = "templates"
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{Path(filename).relative_to(PROJECT_ROOT) if Path(filename).is_relative_to(PROJECT_ROOT) else filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def pdf_metadata_html(html: str) -> str:
+    return html
+
+
+def render_report(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
+    """Write executive_summary_<lang>.html/.pdf for each language and the bilingual executive_summary.pdf."""
+    import weasyprint
+
+    out_dir = Path(out_dir)
+    env = make_env(inputs.templates_dir)
+    structure = load_yaml(inputs.templates_dir / "pages.yaml")
+    pages = structure["pages"]
+    variables = json.loads(inputs.variables_json.read_text(encoding="utf-8"))
+    codes = load_codes(inputs.raw_dir / "codes")
+    data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
+    langs = inputs.config["languages"]
+    page_ids = [p["id"] for p in pages]
+
+    all_texts = {lang: load_texts(inputs.text_dir, lang, page_ids, env, variables) for lang in langs}
+    for name in ["common", "figures", *page_ids]:
+        for lang in langs[1:]:
+            check_same_keys(all_texts[langs[0]][name], all_texts[lang][name], f"templates/text/*/{name}.yaml")
+
+    fetcher = ProjectFetcher(PROJECT_ROOT)
+    documents = []
+    written = {}
+    for lang in langs:
+        html = build_html(inputs, lang, env, variables, pages, all_texts[lang], data)
+        atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
+        document = weasyprint.HTML(string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=fetcher).render(
+            **PDF_OPTIONS)
+        documents.append(document)
+        pdf = document.write_pdf(**PDF_OPTIONS)
+        atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", pdf)
+        written[lang] = out_dir / f"executive_summary_{lang}.pdf"
+    combined = documents[0].copy([page for doc in documents for page in doc.pages])
+    buf = io.BytesIO()
+    combined.write_pdf(buf, **PDF_OPTIONS)
+    atomic_write_bytes(out_dir / "executive_summary.pdf", buf.getvalue())
+    written["all"] = out_dir / "executive_summary.pdf"
+    return written
