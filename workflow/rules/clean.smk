@@ -1,4 +1,5 @@
 # Stage 1: raw tables -> validated, cleaned datasets, checked against the values the report prints.
+# Outputs are flagged update(): if a job fails, Snakemake restores the last good version of its outputs.
 # One job per dataset (a group of related raw tables), so editing one table re-cleans only its dataset
 # and redraws only the figures that use it.
 
@@ -10,12 +11,12 @@ for _dataset in DATASETS:
         message:
             f"Validate and clean the {_dataset} tables, derive their metrics and check them against the report"
         input:
-            raw=raw_files(_dataset),
+            raw=raw_files(_dataset, with_uses=True),
             codes=CODE_FILES,
             register=f"{RAW}/discrepancy_register.csv",
         output:
-            tables=clean_outputs(_dataset),
-            checks=f"results/data/checks/{_dataset}.json",
+            tables=update(clean_outputs(_dataset)),
+            checks=update(f"results/data/checks/{_dataset}.json"),
         params:
             dataset=_dataset,
             raw_dir=RAW,
@@ -35,8 +36,8 @@ rule audit_data:
         raw=[f for d in DATASETS for f in raw_files(d)],
         register=f"{RAW}/discrepancy_register.csv",
     output:
-        audit="results/data/audit.md",
-        manifest="results/data/manifest.json",
+        audit=update("results/data/audit.md"),
+        manifest=update("results/data/manifest.json"),
     log:
         "results/logs/audit_data.log",
     shell:

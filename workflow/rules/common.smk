@@ -28,15 +28,18 @@ except RawDataError as err:
     raise WorkflowError(f"invalid raw data: {err}") from None
 
 
-def raw_files(dataset):
-    """The raw CSVs and metadata sidecars of one dataset."""
-    tables = DATASETS[dataset]["tables"]
+def raw_files(dataset, with_uses=False):
+    """The raw CSVs and metadata sidecars of one dataset (and of the datasets it checks against)."""
+    tables = list(DATASETS[dataset]["tables"])
+    if with_uses:
+        tables += [t for used in DATASETS[dataset].get("uses", []) for t in DATASETS[used]["tables"]]
     return [f"{RAW}/{t}.csv" for t in tables] + [f"{RAW}/{t}.meta.yaml" for t in tables]
 
 
 def clean_outputs(dataset):
-    """The cleaned tables a dataset writes: one per raw table, plus its metrics."""
-    return [f"results/data/{t}.csv" for t in DATASETS[dataset]["tables"]] + [
+    """The cleaned tables a dataset writes: one per raw table, its derived tables, and its metrics."""
+    spec = DATASETS[dataset]
+    return [f"results/data/{t}.csv" for t in spec["tables"] + spec.get("derived", [])] + [
         f"results/data/{dataset}_metrics.csv"
     ]
 

@@ -13,7 +13,7 @@ for _family, _spec in FIGURES.items():
             data=dataset_files(*_spec["datasets"]),
             meta=[f"{RAW}/{t}.meta.yaml" for d in _spec["datasets"] for t in DATASETS[d]["tables"]],
             codes=CODE_FILES,
-            labels=expand("templates/text/{lang}/figures.yaml", lang=LANGS),
+            labels=sorted(str(p) for lang in LANGS for p in Path(f"templates/text/{lang}").glob("figures*.yaml")),
             style=STYLE_FILES,
             code=[
                 "workflow/src/critmet/figures/common.py",
@@ -21,7 +21,7 @@ for _family, _spec in FIGURES.items():
                 f"workflow/src/critmet/figures/{_spec.get('module', _family)}.py",
             ],
         output:
-            **figure_outputs(_family),
+            **{kind: update(files) for kind, files in figure_outputs(_family).items()},
         params:
             family=_family,
             module=_spec.get("module", _family),

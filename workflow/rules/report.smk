@@ -1,4 +1,6 @@
 # Stage 3: cleaned data + figures + text -> the bilingual executive summary (HTML previews and PDFs).
+# Outputs are flagged update(): a failed render (say, an unknown variable in a text file) restores the
+# last good PDFs instead of deleting them.
 
 
 rule compute_variables:
@@ -8,8 +10,8 @@ rule compute_variables:
         spec="templates/variables.yaml",
         data=[f for d in DATASETS for f in clean_outputs(d)],
     output:
-        json="results/report/variables.json",
-        md="results/report/variables.md",
+        json=update("results/report/variables.json"),
+        md=update("results/report/variables.md"),
     log:
         "results/logs/compute_variables.log",
     shell:
@@ -30,9 +32,9 @@ rule render_report:
         pages="templates/pages.yaml",
         config="config/config.yaml",
     output:
-        pdfs=expand("results/report/executive_summary_{lang}.pdf", lang=LANGS),
-        html=expand("results/report/executive_summary_{lang}.html", lang=LANGS),
-        combined="results/report/executive_summary.pdf",
+        pdfs=update(expand("results/report/executive_summary_{lang}.pdf", lang=LANGS)),
+        html=update(expand("results/report/executive_summary_{lang}.html", lang=LANGS)),
+        combined=update("results/report/executive_summary.pdf"),
     params:
         langs=", ".join(LANGS),
     log:

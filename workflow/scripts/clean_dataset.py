@@ -19,8 +19,10 @@ def main() -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     statuses = [r["status"] for r in result["printed"]]
-    print(f"{args.dataset}: {len(statuses)} printed values: "
-          + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
+    print(
+        f"{args.dataset}: {len(statuses)} printed values: "
+        + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses)))
+    )
     return 0
 
 

@@ -16,8 +16,16 @@ def main() -> int:
     parser.add_argument("--text-dir", required=True)
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args()
-    plot_family(args.module, args.figures, args.data_dir, args.raw_dir, args.text_dir, args.out_dir,
-                args.langs, args.dpi)
+    plot_family(
+        args.module,
+        args.figures,
+        args.data_dir,
+        args.raw_dir,
+        args.text_dir,
+        args.out_dir,
+        args.langs,
+        args.dpi,
+    )
     return 0
 
 

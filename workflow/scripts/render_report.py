@@ -20,9 +20,15 @@ def main() -> int:
     parser.add_argument("--raw-dir", default="data/raw")
     args = parser.parse_args()
     templates = Path(args.templates_dir)
-    inputs = Inputs(templates_dir=templates, text_dir=templates / "text", data_dir=Path(args.data_dir),
-                    figures_dir=Path(args.figures_dir), raw_dir=Path(args.raw_dir),
-                    variables_json=Path(args.out_dir) / "variables.json", config=load_yaml(args.config))
+    inputs = Inputs(
+        templates_dir=templates,
+        text_dir=templates / "text",
+        data_dir=Path(args.data_dir),
+        figures_dir=Path(args.figures_dir),
+        raw_dir=Path(args.raw_dir),
+        variables_json=Path(args.out_dir) / "variables.json",
+        config=load_yaml(args.config),
+    )
     try:
         written = render_report(inputs, args.out_dir)
     except (ReportError, RefusedResource) as err:

@@ -35,7 +35,13 @@ class RawDataError(ValueError):
     """A raw table or its metadata breaks the rules. The message is meant for the analyst."""
 
     def __init__(self, path, message, line=None, column=None, value=None, expected=None):
-        self.path, self.line, self.column, self.value, self.expected = str(path), line, column, value, expected
+        self.path, self.line, self.column, self.value, self.expected = (
+            str(path),
+            line,
+            column,
+            value,
+            expected,
+        )
         parts = [str(path)]
         if line is not None:
             parts.append(f"line {line}")
@@ -112,21 +118,34 @@ def load_codes(codes_dir: str | Path) -> CodeList:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(expected):
-                raise RawDataError(path, f"{len(row)} fields", line=lineno, expected=f"{len(expected)} fields")
+                raise RawDataError(
+                    path, f"{len(row)} fields", line=lineno, expected=f"{len(expected)} fields"
+                )
             code, kind, name_ja, name_en, aliases = (cell.strip() for cell in row)
             for col, val in (("code", code), ("kind", kind), ("name_ja", name_ja), ("name_en", name_en)):
                 if not val:
                     raise RawDataError(path, "empty cell", line=lineno, column=col, expected="a value")
             if code in entries:
-                raise RawDataError(path, "duplicate code", line=lineno, column="code", value=code,
-                                   expected="a code not used in any other code list")
+                raise RawDataError(
+                    path,
+                    "duplicate code",
+                    line=lineno,
+                    column="code",
+                    value=code,
+                    expected="a code not used in any other code list",
+                )
             entries[code] = {"kind": kind, "name_ja": name_ja, "name_en": name_en, "file": path.name}
             names = [code, name_ja, name_en] + [a for a in aliases.split("|") if a.strip()]
             for name in names:
                 key = (kind, normalise_key(name))
                 if key in lookup and lookup[key] != code:
-                    raise RawDataError(path, f"name {name!r} already means {lookup[key]!r}", line=lineno,
-                                       column="aliases", expected="names unique within a kind")
+                    raise RawDataError(
+                        path,
+                        f"name {name!r} already means {lookup[key]!r}",
+                        line=lineno,
+                        column="aliases",
+                        expected="names unique within a kind",
+                    )
                 lookup[key] = code
     return CodeList(entries, lookup, files)
 
@@ -148,13 +167,19 @@ def _decode(path: Path) -> tuple[str, list[str]]:
             hint = " It decodes as Shift_JIS (CP932), as Excel saves CSV files: save it as 'CSV UTF-8'."
         except UnicodeDecodeError:
             pass
-        raise RawDataError(path, f"text is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}).{hint}",
-                           line=line, expected="UTF-8 text") from None
+        raise RawDataError(
+            path,
+            f"text is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}).{hint}",
+            line=line,
+            expected="UTF-8 text",
+        ) from None
     return text, notes
 
 
 def _fold_digits(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", ch) if unicodedata.category(ch) == "Nd" else ch for ch in text)
+    return "".join(
+        unicodedata.normalize("NFKC", ch) if unicodedata.category(ch) == "Nd" else ch for ch in text
+    )
 
 
 def _parse_number(cell: str, spec: dict, note) -> float | int:
@@ -176,10 +201,14 @@ def _parse_number(cell: str, spec: dict, note) -> float | int:
 
 def _check_meta(path: Path, meta: Any) -> dict:
     if not isinstance(meta, dict):
-        raise RawDataError(path, "metadata is not a mapping", expected="a YAML mapping (see data/raw/README.md)")
+        raise RawDataError(
+            path, "metadata is not a mapping", expected="a YAML mapping (see data/raw/README.md)"
+        )
     for key in META_REQUIRED:
         if key not in meta:
-            raise RawDataError(path, f"metadata key '{key}' is missing", expected=f"the keys {list(META_REQUIRED)}")
+            raise RawDataError(
+                path, f"metadata key '{key}' is missing", expected=f"the keys {list(META_REQUIRED)}"
+            )
     for key in BILINGUAL_META:
         value = meta[key]
         if not isinstance(value, dict) or not value.get("ja") or not value.get("en"):
@@ -189,7 +218,9 @@ def _check_meta(path: Path, meta: Any) -> dict:
         raise RawDataError(path, "schema.columns is missing", expected="a mapping of column name -> spec")
     for col, spec in schema["columns"].items():
         if not isinstance(spec, dict) or spec.get("type") not in COLUMN_TYPES:
-            raise RawDataError(path, f"schema of column '{col}' has no valid type", expected=f"one of {COLUMN_TYPES}")
+            raise RawDataError(
+                path, f"schema of column '{col}' has no valid type", expected=f"one of {COLUMN_TYPES}"
+            )
         if spec["type"] == "enum" and not spec.get("values"):
             raise RawDataError(path, f"enum column '{col}' lists no values", expected="values: [...]")
         if spec["type"] == "code" and not spec.get("kinds"):
@@ -212,11 +243,17 @@ def _convert(cell: str, col: str, spec: dict, codes: CodeList, note) -> Any:
             lo = YEAR_RANGE[0] if lo is None else lo
             hi = YEAR_RANGE[1] if hi is None else hi
         if lo is not None and value < lo:
-            what = "negative quantity" if value < 0 and lo >= 0 else ("year out of range" if col == "year" else "too small")
+            what = (
+                "negative quantity"
+                if value < 0 and lo >= 0
+                else ("year out of range" if col == "year" else "too small")
+            )
             raise _CellError(what, f"a value ≥ {lo}" + (f" and ≤ {hi}" if hi is not None else ""))
         if hi is not None and value > hi:
-            raise _CellError("year out of range" if col == "year" else "too large", f"a value ≤ {hi}"
-                             + (f" and ≥ {lo}" if lo is not None else ""))
+            raise _CellError(
+                "year out of range" if col == "year" else "too large",
+                f"a value ≤ {hi}" + (f" and ≥ {lo}" if lo is not None else ""),
+            )
         return value
     if kind == "enum":
         if cell not in spec["values"]:
@@ -225,8 +262,10 @@ def _convert(cell: str, col: str, spec: dict, codes: CodeList, note) -> Any:
     if kind == "code":
         code = codes.resolve(cell, spec["kinds"])
         if code is None:
-            raise _CellError(f"unknown {'/'.join(spec['kinds'])}",
-                             f"a code or name listed in data/raw/codes (kinds {spec['kinds']})")
+            raise _CellError(
+                f"unknown {'/'.join(spec['kinds'])}",
+                f"a code or name listed in data/raw/codes (kinds {spec['kinds']})",
+            )
         return code
     if kind == "date":
         text = _fold_digits(cell)
@@ -258,8 +297,11 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
         meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise RawDataError(meta_path, f"YAML does not parse: {getattr(exc, 'problem', exc)}",
-                           line=mark.line + 1 if mark else None) from None
+        raise RawDataError(
+            meta_path,
+            f"YAML does not parse: {getattr(exc, 'problem', exc)}",
+            line=mark.line + 1 if mark else None,
+        ) from None
     meta = _check_meta(meta_path, meta)
     schema = meta["schema"]
     specs: dict[str, dict] = schema["columns"]
@@ -267,7 +309,9 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
 
     text, notes = _decode(csv_path)
     if not text.strip():
-        raise RawDataError(csv_path, "the file is empty", expected=f"a header row {expected_cols} and data rows")
+        raise RawDataError(
+            csv_path, "the file is empty", expected=f"a header row {expected_cols} and data rows"
+        )
     reader = csv.reader(io.StringIO(text))
     header_raw = next(reader)
     header = [h.strip() for h in header_raw]
@@ -276,11 +320,21 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
     missing = [c for c in expected_cols if c not in header]
     extra = [c for c in header if c not in specs]
     if missing:
-        raise RawDataError(csv_path, f"missing column '{missing[0]}'", line=1, column=missing[0],
-                           expected=f"the columns {expected_cols}")
+        raise RawDataError(
+            csv_path,
+            f"missing column '{missing[0]}'",
+            line=1,
+            column=missing[0],
+            expected=f"the columns {expected_cols}",
+        )
     if extra:
-        raise RawDataError(csv_path, f"unexpected column '{extra[0]}'", line=1, column=extra[0],
-                           expected=f"only the columns {expected_cols}")
+        raise RawDataError(
+            csv_path,
+            f"unexpected column '{extra[0]}'",
+            line=1,
+            column=extra[0],
+            expected=f"only the columns {expected_cols}",
+        )
     if len(set(header)) != len(header):
         dup = next(c for c in header if header.count(c) > 1)
         raise RawDataError(csv_path, f"column '{dup}' appears twice", line=1, column=dup)
@@ -295,8 +349,12 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            raise RawDataError(csv_path, f"{len(record)} fields", line=lineno,
-                               expected=f"{len(header)} fields ({', '.join(header)})")
+            raise RawDataError(
+                csv_path,
+                f"{len(record)} fields",
+                line=lineno,
+                expected=f"{len(header)} fields ({', '.join(header)})",
+            )
         row: dict[str, Any] = {}
         for col, raw_cell in zip(header, record, strict=True):
             spec = specs[col]
@@ -307,22 +365,35 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
                 if spec.get("nullable") or spec["type"] == "string" and not spec.get("required"):
                     row[col] = None
                     continue
-                raise RawDataError(csv_path, "empty cell", line=lineno, column=col,
-                                   expected=f"a {spec['type']} value (this column is not nullable)")
+                raise RawDataError(
+                    csv_path,
+                    "empty cell",
+                    line=lineno,
+                    column=col,
+                    expected=f"a {spec['type']} value (this column is not nullable)",
+                )
             try:
                 row[col] = _convert(cell, col, spec, codes, note_set.add)
             except _CellError as err:
-                raise RawDataError(csv_path, err.message, line=lineno, column=col, value=raw_cell,
-                                   expected=err.expected) from None
+                raise RawDataError(
+                    csv_path, err.message, line=lineno, column=col, value=raw_cell, expected=err.expected
+                ) from None
         if pk:
             key = tuple(row[c] for c in pk)
             if key in seen_keys:
-                raise RawDataError(csv_path, f"duplicate key {dict(zip(pk, key, strict=True))}", line=lineno,
-                                   column=", ".join(pk), expected=f"one row per key (first seen on line {seen_keys[key]})")
+                raise RawDataError(
+                    csv_path,
+                    f"duplicate key {dict(zip(pk, key, strict=True))}",
+                    line=lineno,
+                    column=", ".join(pk),
+                    expected=f"one row per key (first seen on line {seen_keys[key]})",
+                )
             seen_keys[key] = lineno
         rows.append(row)
     if not rows:
-        raise RawDataError(csv_path, "the file has a header but no data rows", expected="at least one data row")
+        raise RawDataError(
+            csv_path, "the file has a header but no data rows", expected="at least one data row"
+        )
     notes.extend(sorted(note_set))
     return Table(csv_path.name.removesuffix(".csv"), csv_path, meta, expected_cols, rows, notes)
 

@@ -25,11 +25,27 @@ REGISTRY_PATH = Path(__file__).resolve().parents[3] / "registry.yaml"
 
 @dataclass(frozen=True)
 class Metric:
-    """One derived number: `name` matches the `printed:` ids of the metadata where the report prints it."""
+    """One derived number: `name` matches the `printed:` ids of the metadata where the report prints it.
+
+    A metric with `expected` is a consistency rule of the data itself (shares that add up to 100, a total
+    equal to its parts): it is checked like a printed value, against `table`'s register entries.
+    """
 
     name: str
     value: float
     unit: str = ""
+    expected: float | None = None
+    tolerance: float | None = None
+    table: str | None = None
+    what: str = ""
+
+
+class CheckError(ValueError):
+    """A derivation found the data inconsistent; `table` names the raw table to fix."""
+
+    def __init__(self, table: str, message: str, expected: str | None = None):
+        super().__init__(message)
+        self.table, self.message, self.expected = table, message, expected
 
 
 def load_registry(path: Path = REGISTRY_PATH) -> dict:
@@ -73,7 +89,9 @@ def load_register(raw_dir: Path, codes) -> dict[str, dict]:
     return {f"{row['table']}:{row['item']}": row for row in table.rows}
 
 
-def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]) -> list[dict]:
+def check_printed(
+    tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]
+) -> list[dict]:
     """Compare each printed value with its derived metric. Returns one record per printed value."""
     records = []
     for name, table in tables.items():
@@ -81,8 +99,13 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
         for entry in table.meta.get("printed") or []:
             pid = entry["id"]
             key = f"{name}:{pid}"
-            record = {"table": name, "id": pid, "printed": entry["value"], "unit": entry.get("unit", ""),
-                      "where": entry.get("where", "")}
+            record = {
+                "table": name,
+                "id": pid,
+                "printed": entry["value"],
+                "unit": entry.get("unit", ""),
+                "where": entry.get("where", ""),
+            }
             metric = metrics.get(f"{name}:{pid}") or metrics.get(pid)
             if metric is None:
                 record.update(status="unchecked", computed=None)
@@ -92,7 +115,7 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
                 agrees = math.isclose(metric.value, float(entry["value"]), abs_tol=tol)
                 record.update(computed=round(metric.value, 6), tolerance=tol, difference=round(diff, 6))
                 if agrees:
-                    record["status"] = "known-resolved" if key in register else "ok"
+                    record["status"] = "registered-agrees" if key in register else "ok"
                 elif key in register:
                     record["status"] = "discrepancy"
                     record["reason_en"] = register[key]["reason_en"]
@@ -102,15 +125,51 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
                         meta_path,
                         f"the report prints {entry['value']} for '{pid}' ({entry.get('where', '')}), but the table "
                         f"gives {metric.value:.4g}, a difference of {diff:+.4g} beyond rounding (±{tol:.3g})",
-                        line=_yaml_line(meta_path, pid), column="printed",
+                        line=_yaml_line(meta_path, pid),
+                        column="printed",
                         expected=f"a value that agrees with {table.path.name}, or a row '{name},{pid},…' "
                         "in data/raw/discrepancy_register.csv that explains the disagreement",
                     )
             records.append(record)
+    for metric in metrics.values():
+        if metric.expected is None:
+            continue
+        key = f"{metric.table}:{metric.name}"
+        diff = metric.value - metric.expected
+        record = {
+            "table": metric.table,
+            "id": metric.name,
+            "printed": metric.expected,
+            "unit": metric.unit,
+            "where": metric.what,
+            "computed": round(metric.value, 6),
+            "tolerance": metric.tolerance,
+            "difference": round(diff, 6),
+        }
+        if abs(diff) <= metric.tolerance:
+            record["status"] = "registered-agrees" if key in register else "ok"
+        elif key in register:
+            record.update(
+                status="discrepancy",
+                reason_en=register[key]["reason_en"],
+                reason_ja=register[key]["reason_ja"],
+            )
+        else:
+            path = tables[metric.table].path if metric.table in tables else metric.table
+            raise RawDataError(
+                path,
+                f"{metric.what}: {metric.value:.4g} where {metric.expected:.4g} is expected "
+                f"(±{metric.tolerance:.3g} for rounding)",
+                expected=f"consistent values, or a row '{metric.table},{metric.name},…' in "
+                "data/raw/discrepancy_register.csv that explains the disagreement",
+            )
+        records.append(record)
     return records
 
 
-def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None) -> dict:
+def clean_dataset(
+    dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None
+) -> dict:
     """Validate, derive, check and write one dataset. Returns the checks record that it also writes."""
     from critmet.clean import derive
 
@@ -119,18 +178,30 @@ def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, regist
     spec = registry["datasets"][dataset]
     codes = load_codes(raw_dir / "codes")
     tables = {name: validate_table(raw_dir / f"{name}.csv", codes) for name in spec["tables"]}
+    used = [t for u in spec.get("uses", []) for t in registry["datasets"][u]["tables"]]
     frames = {name: to_frame(table) for name, table in tables.items()}
+    frames.update({name: to_frame(validate_table(raw_dir / f"{name}.csv", codes)) for name in used})
     register = load_register(raw_dir, codes)
 
     derive_fn = getattr(derive, f"derive_{dataset}")
-    metric_list = derive_fn(frames, tables, codes)
+    try:
+        metric_list = derive_fn(frames, codes)
+    except CheckError as err:
+        path = tables[err.table].path if err.table in tables else err.table
+        raise RawDataError(path, err.message, expected=err.expected) from None
+    derived = set(frames) - set(spec["tables"]) - set(used)
+    if derived != set(spec.get("derived", [])):
+        raise ValueError(
+            f"derive_{dataset} produced the tables {sorted(derived)}, "
+            f"but workflow/registry.yaml declares {sorted(spec.get('derived', []))}"
+        )
     metrics = {m.name: m for m in metric_list}
     if len(metrics) != len(metric_list):
         raise ValueError(f"derive_{dataset} produced a metric name twice")
     records = check_printed(tables, metrics, register)
 
-    for name, frame in frames.items():
-        write_frame(out_dir / f"{name}.csv", frame)
+    for name in spec["tables"] + spec.get("derived", []):
+        write_frame(out_dir / f"{name}.csv", frames[name])
     metric_frame = pd.DataFrame(
         [(m.name, m.value, m.unit) for m in sorted(metric_list, key=lambda m: m.name)],
         columns=["metric", "value", "unit"],
@@ -138,7 +209,9 @@ def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, regist
     write_frame(out_dir / f"{dataset}_metrics.csv", metric_frame)
     result = {
         "dataset": dataset,
-        "tables": {name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()},
+        "tables": {
+            name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()
+        },
         "printed": records,
     }
     write_json(out_dir / "checks" / f"{dataset}.json", result)

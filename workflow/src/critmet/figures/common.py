@@ -52,7 +52,14 @@ class FigureData:
 
 
 def load_labels(text_dir: Path, lang: str) -> dict:
-    return load_yaml(Path(text_dir) / lang / "figures.yaml")
+    """The figure labels of a language: templates/text/<lang>/figures*.yaml merged (a key defined twice raises)."""
+    labels: dict = {}
+    for path in sorted((Path(text_dir) / lang).glob("figures*.yaml")):
+        for key, value in (load_yaml(path) or {}).items():
+            if key in labels:
+                raise ValueError(f"{path}: figure label group '{key}' is already defined in another figures*.yaml")
+            labels[key] = value
+    return labels
 
 
 def source_line(data: FigureData, tables: list[str], lang: str) -> str:
@@ -86,7 +93,9 @@ def draw_family(module: str, data: FigureData, style: Style, figures: list[str])
     return drawn
 
 
-def plot_family(module: str, figures: list[str], data_dir, raw_dir, text_dir, out_dir, langs, dpi=110) -> None:
+def plot_family(
+    module: str, figures: list[str], data_dir, raw_dir, text_dir, out_dir, langs, dpi=110
+) -> None:
     """Draw and save every figure of a family in each language, plus one bilingual metadata file each."""
     import matplotlib.pyplot as plt
 
@@ -102,8 +111,18 @@ def plot_family(module: str, figures: list[str], data_dir, raw_dir, text_dir, ou
             with style.context():
                 save_figure(item.fig, out_dir / lang / f"{name}.svg", out_dir / lang / f"{name}.png", dpi)
             plt.close(item.fig)
-            entry = meta.setdefault(name, {"id": name, "module": module, "title": {}, "alt": {}, "source": {},
-                                           "tables": item.sources, "values": item.values})
+            entry = meta.setdefault(
+                name,
+                {
+                    "id": name,
+                    "module": module,
+                    "title": {},
+                    "alt": {},
+                    "source": {},
+                    "tables": item.sources,
+                    "values": item.values,
+                },
+            )
             entry["title"][lang] = item.title
             entry["alt"][lang] = item.alt
             entry["source"][lang] = source_line(data, item.sources, lang)

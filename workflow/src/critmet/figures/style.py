@@ -93,6 +93,30 @@ class Style:
         """Category order of a code-list kind: the order of its code-list file."""
         return [code for code, e in self.codes.entries.items() if e["kind"] == kind]
 
+    def wrap(self, text: str, width: int) -> str:
+        """Wrap a label into lines of about `width` characters. Japanese breaks before an opening bracket
+        when it can, and never puts closing punctuation at the start of a line."""
+        import textwrap
+
+        from critmet.report.text import NO_LINE_END, NO_LINE_START
+
+        if len(text) <= width:
+            return text
+        if self.lang == "ja":
+            cut = text.find("（")
+            if 0 < cut <= width + 2:
+                return text[:cut] + "\n" + self.wrap(text[cut:], width)
+            lines = [text[i:i + width] for i in range(0, len(text), width)]
+            for i in range(1, len(lines)):
+                while lines[i] and lines[i][0] in NO_LINE_START:
+                    lines[i - 1] += lines[i][0]
+                    lines[i] = lines[i][1:]
+                while lines[i - 1] and lines[i - 1][-1] in NO_LINE_END:
+                    lines[i] = lines[i - 1][-1] + lines[i]
+                    lines[i - 1] = lines[i - 1][:-1]
+            return "\n".join(line for line in lines if line)
+        return "\n".join(textwrap.wrap(text, width))
+
     def size(self, slot: str) -> tuple[float, float]:
         return tuple(self.config["sizes"][slot])
 

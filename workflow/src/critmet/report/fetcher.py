@@ -25,8 +25,10 @@ class ProjectFetcher(URLFetcher):
         if parsed.scheme == "data":
             return super().fetch(url, headers)
         if parsed.scheme != "file":
-            raise RefusedResource(f"refused to fetch {url!r}: the report may only use files inside {self.root} "
-                                  "(no network resources)")
+            raise RefusedResource(
+                f"refused to fetch {url!r}: the report may only use files inside {self.root} "
+                "(no network resources)"
+            )
         path = Path(unquote(parsed.path)).resolve()
         if not path.is_relative_to(self.root):
             raise RefusedResource(f"refused to fetch {url!r}: {path} is outside the project ({self.root})")

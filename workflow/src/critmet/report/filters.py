@@ -11,7 +11,9 @@ def _check(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"filter '{name}' needs a number, got {value!r}")
     if isinstance(value, float) and math.isnan(value):
-        raise ValueError(f"filter '{name}' got a missing value (NaN): the data has no value for this variable")
+        raise ValueError(
+            f"filter '{name}' got a missing value (NaN): the data has no value for this variable"
+        )
 
 
 def num(value, digits: int = 0) -> str:

@@ -85,7 +85,9 @@ def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict
         for fig in page.get("figures", []):
             meta_path = figures_dir / "meta" / f"{fig}.json"
             if not meta_path.exists():
-                raise ReportError(f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)")
+                raise ReportError(
+                    f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)"
+                )
             meta = read_json(meta_path)
             figs[fig] = {
                 "src": (figures_dir / lang / f"{fig}.svg").resolve().as_uri(),
@@ -97,8 +99,15 @@ def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict
     return figs
 
 
-def build_html(inputs: Inputs, lang: str, env: jinja2.Environment, variables: dict, pages: list[dict],
-               texts: dict, data: DataTables) -> str:
+def build_html(
+    inputs: Inputs,
+    lang: str,
+    env: jinja2.Environment,
+    variables: dict,
+    pages: list[dict],
+    texts: dict,
+    data: DataTables,
+) -> str:
     figs = figure_context(inputs.figures_dir, pages, lang)
     template = env.get_template("report.html.j2")
     css_dir = (inputs.templates_dir / "css").resolve()
@@ -111,7 +120,10 @@ def build_html(inputs: Inputs, lang: str, env: jinja2.Environment, variables: di
             figs=figs,
             config=inputs.config,
             data=data.for_lang(lang),
-            css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
+            css=[
+                (css_dir / name).as_uri()
+                for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")
+            ],
         )
     except jinja2.UndefinedError as exc:
         raise ReportError(f"{_template_location(exc)}: {exc.message}") from None
@@ -157,8 +169,9 @@ def render_report(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
     for lang in langs:
         html = build_html(inputs, lang, env, variables, pages, all_texts[lang], data)
         atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
-        document = weasyprint.HTML(string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=fetcher).render(
-            **PDF_OPTIONS)
+        document = weasyprint.HTML(
+            string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=fetcher
+        ).render(**PDF_OPTIONS)
         documents.append(document)
         pdf = document.write_pdf(**PDF_OPTIONS)
         atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", pdf)

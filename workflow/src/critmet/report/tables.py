@@ -31,7 +31,9 @@ class DataTables:
         self.data_dir, self.raw_dir, self.codes, self.config = Path(data_dir), Path(raw_dir), codes, config
         self._meta: dict[str, dict] = {}
         self._checks = [read_json(p) for p in sorted((self.data_dir / "checks").glob("*.json"))]
-        self._register = {f"{r['table']}:{r['item']}": r for r in _rows(self.raw_dir / "discrepancy_register.csv")}
+        self._register = {
+            f"{r['table']}:{r['item']}": r for r in _rows(self.raw_dir / "discrepancy_register.csv")
+        }
 
     def meta(self, table: str) -> dict:
         if table not in self._meta:
@@ -128,12 +130,16 @@ class LangView:
         for j in jurisdictions:
             mine = [r for r in rows if r["jurisdiction"] == j]
             counts[j] = len(mine)
-            list_names[j] = self.name(mine[0]["list"]) if mine[0]["list"] in self.base.codes.entries else mine[0]["list"]
+            list_names[j] = (
+                self.name(mine[0]["list"]) if mine[0]["list"] in self.base.codes.entries else mine[0]["list"]
+            )
             by_group: dict[str, list[str]] = {}
             for r in mine:
                 by_group.setdefault(r["use_group"] or "", []).append(r["mineral"])
             ordered = [g for g in self.base.codes.entries if g in by_group] + ([""] if "" in by_group else [])
-            groups[j] = [{"name": self.name(g) if g else self._label_other(), "minerals": by_group[g]} for g in ordered]
+            groups[j] = [
+                {"name": self.name(g) if g else self._label_other(), "minerals": by_group[g]} for g in ordered
+            ]
         return {"jurisdictions": jurisdictions, "groups": groups, "counts": counts, "list_names": list_names}
 
     def _label_other(self) -> str:
@@ -142,7 +148,9 @@ class LangView:
     # --------------------------------------------------------------------------- summary tables
     def supply_summary(self, dataset: str) -> dict:
         """The supply summary table (countries x start/end years and the difference), from the metrics."""
-        table = self.base._dataset_tables_name(dataset) if hasattr(self.base, "_dataset_tables_name") else dataset
+        table = (
+            self.base._dataset_tables_name(dataset) if hasattr(self.base, "_dataset_tables_name") else dataset
+        )
         metrics = self.base.metrics(dataset)
         meta = self.base.meta(table)
         years = meta["summary"]["years"]
@@ -151,15 +159,25 @@ class LangView:
         header = [self._word("region")] + [str(y) for y in years] + [self._diff_label(years[0], years[-1])]
         rows = []
         for code in codes + ["TOTAL"]:
-            values = [metrics[f"total_{y}"] if code == "TOTAL" else metrics[f"value_{code}_{y}"] for y in years]
+            values = [
+                metrics[f"total_{y}"] if code == "TOTAL" else metrics[f"value_{code}_{y}"] for y in years
+            ]
             label = self._word("total") if code == "TOTAL" else self.name(code)
             rows.append([label] + [num(v, 1) for v in values] + [signed(values[-1] - values[0], 1)])
-        caption = meta["title"][self.lang] + f"（{unit}）" if self.lang == "ja" else meta["title"]["en"] + f" ({unit})"
+        caption = (
+            meta["title"][self.lang] + f"（{unit}）"
+            if self.lang == "ja"
+            else meta["title"]["en"] + f" ({unit})"
+        )
         return {"header": header, "rows": rows, "caption": caption}
 
     def _diff_label(self, start, end) -> str:
         return f"差分（{start}→{end}）" if self.lang == "ja" else f"Change {start}→{end}"
 
     def _word(self, key: str) -> str:
-        words = {"region": ("国・地域", "Country/region"), "total": ("合計", "Total"), "sector": ("区分", "Segment")}
+        words = {
+            "region": ("国・地域", "Country/region"),
+            "total": ("合計", "Total"),
+            "sector": ("区分", "Segment"),
+        }
         return words[key][0 if self.lang == "ja" else 1]

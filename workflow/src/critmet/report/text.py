@@ -15,7 +15,9 @@ import yaml
 from critmet.report import ReportError
 
 # Japanese line-breaking rules (kinsoku): these may not start a line, and the openers may not end one.
-NO_LINE_START = "、。，．・：；？！）」』】〕〉》’”ー〜…‥ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ%）］｝"
+NO_LINE_START = (
+    "、。，．・：；？！）」』】〕〉》’”ー〜…‥ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ%）］｝"
+)
 NO_LINE_END = "（「『【〔〈《‘“［｛"
 WORD_JOINER = "\u2060"
 
@@ -54,7 +56,9 @@ def load_text_file(path: str | Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ReportError(f"{where}: the text file does not parse as YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ReportError(
+            f"{where}: the text file does not parse as YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     except UnicodeDecodeError:
         raise ReportError(f"{path}: the text file is not UTF-8; save it as UTF-8") from None
 
@@ -85,8 +89,10 @@ def render_strings(node: Any, env: jinja2.Environment, variables: dict, lang: st
             try:
                 text = env.from_string(str(node)).render(v=variables)
             except jinja2.UndefinedError as exc:
-                raise ReportError(f"{where}: {exc.message}; the variables a text can use are listed in "
-                                  "results/report/variables.md (add new ones in templates/variables.yaml)") from None
+                raise ReportError(
+                    f"{where}: {exc.message}; the variables a text can use are listed in "
+                    "results/report/variables.md (add new ones in templates/variables.yaml)"
+                ) from None
             except jinja2.TemplateSyntaxError as exc:
                 raise ReportError(f"{where}: broken placeholder: {exc.message}") from None
             except (TypeError, ValueError) as exc:

@@ -57,8 +57,10 @@ def compute_variables(spec_path: str | Path, data_dir: str | Path) -> dict[str, 
             dataset, _, metric = item["metric"].partition(".")
             found = [r for r in rows(f"{dataset}_metrics") if r["metric"] == metric]
             if not found:
-                raise ReportError(f"{where_msg}: dataset '{dataset}' has no metric '{metric}' "
-                                  f"(see results/data/{dataset}_metrics.csv)")
+                raise ReportError(
+                    f"{where_msg}: dataset '{dataset}' has no metric '{metric}' "
+                    f"(see results/data/{dataset}_metrics.csv)"
+                )
             value, unit, source = _number(found[0]["value"]), found[0]["unit"], item["metric"]
         elif "table" in item:
             table_rows = rows(item["table"])
@@ -68,8 +70,10 @@ def compute_variables(spec_path: str | Path, data_dir: str | Path) -> dict[str, 
             else:
                 found = [r for r in table_rows if _matches(r, item.get("where", {}))]
                 if len(found) != 1:
-                    raise ReportError(f"{where_msg}: {len(found)} rows of {item['table']} match {item.get('where')}; "
-                                      "expected exactly one")
+                    raise ReportError(
+                        f"{where_msg}: {len(found)} rows of {item['table']} match {item.get('where')}; "
+                        "expected exactly one"
+                    )
                 column = item["column"]
                 if column not in found[0]:
                     raise ReportError(f"{where_msg}: table {item['table']} has no column '{column}'")
@@ -82,8 +86,12 @@ def compute_variables(spec_path: str | Path, data_dir: str | Path) -> dict[str, 
         if "round" in item:
             value = round(value, item["round"])
             value = int(value) if item["round"] == 0 else value
-        out[name] = {"value": value, "unit": unit or item.get("unit", ""), "from": source,
-                     "means": item.get("means", "")}
+        out[name] = {
+            "value": value,
+            "unit": unit or item.get("unit", ""),
+            "from": source,
+            "means": item.get("means", ""),
+        }
     return out
 
 

@@ -1,0 +1,85 @@
+"""Shared fixtures: a small raw-data folder for unit tests, and one real pipeline build for the e2e tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+TINY_CODES = """code,kind,name_ja,name_en,aliases
+CN,country,中国,China,China (PRC)
+RU,country,ロシア,Russia,
+JP,country,日本,Japan,
+OTH,region,その他,Others,Other countries
+"""
+
+TINY_META = """title: {ja: "テスト表", en: "Test table"}
+unit: {ja: "t", en: "t"}
+source: {ja: "テスト出所", en: "Test source"}
+publisher: "Test"
+reference_year: 2020
+report_page: 26
+licence: "test"
+schema:
+  primary_key: [year, country]
+  columns:
+    year: {type: integer, min: 2010, max: 2020}
+    country: {type: code, kinds: [country, region]}
+    value_t: {type: number, min: 0}
+"""
+
+TINY_CSV = "year,country,value_t\n2010,中国,90\n2010,ロシア,13\n2020,CN,360\n2020,RU,13\n"
+
+
+@pytest.fixture
+def tiny_raw(tmp_path: Path) -> Path:
+    """A raw folder with one valid table (`supply`) and one code list."""
+    raw = tmp_path / "raw"
+    (raw / "codes").mkdir(parents=True)
+    (raw / "codes" / "countries.csv").write_text(TINY_CODES, encoding="utf-8")
+    (raw / "supply.meta.yaml").write_text(TINY_META, encoding="utf-8")
+    (raw / "supply.csv").write_text(TINY_CSV, encoding="utf-8")
+    return raw
+
+
+def project_copy(dest: Path) -> Path:
+    """A copy of the project's inputs and code (no results), to build and break without touching the repo."""
+    for name in ("Snakefile", "config", "data", "templates", "workflow"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "_incoming"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_snakemake(workdir: Path, *targets: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "--cores", "2", "--nocolor", *targets],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The whole pipeline, built once from a copy of the project: data, figures and the three PDFs."""
+    work = project_copy(tmp_path_factory.mktemp("build"))
+    run_snakemake(work, "all")
+    return work

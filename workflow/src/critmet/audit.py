@@ -1,0 +1,91 @@
+"""The audit of the data stage: every printed value checked, every inconsistency of the report, every
+normalisation applied; and the manifest with the checksum of each input and output."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from critmet.io import atomic_write_text, read_json, sha256_file, write_json
+
+STATUS_TITLES = {
+    "discrepancy": "Inconsistencies of the report (kept as printed, registered)",
+    "unchecked": "Printed values not checked (no derived value to compare with)",
+    "registered-agrees": "Registered entries whose numbers agree (the register explains a conflict of wording)",
+}
+
+
+def _register(raw_dir: Path) -> list[dict]:
+    with open(raw_dir / "discrepancy_register.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def audit_markdown(checks: list[dict], register: list[dict]) -> str:
+    records = [dict(r, dataset=c["dataset"]) for c in checks for r in c["printed"]]
+    counts = {
+        s: sum(1 for r in records if r["status"] == s)
+        for s in ("ok", "discrepancy", "unchecked", "registered-agrees")
+    }
+    lines = [
+        "# Data audit",
+        "",
+        f"{len(records)} values printed in the report were compared with the values derived from data/raw: "
+        f"{counts['ok']} agree within rounding, {counts['discrepancy']} disagree and are registered, "
+        f"{counts['unchecked']} could not be checked. The register lists {len(register)} inconsistencies.",
+        "",
+        "## Discrepancy register (data/raw/discrepancy_register.csv)",
+        "",
+        "| id | table | item | printed | recomputed | kept | reason |",
+        "|---|---|---|---:|---:|---|---|",
+    ]
+    for row in register:
+        lines.append(
+            f"| {row['id']} | {row['table']} | {row['item']} | {row['printed']} | {row['computed']} | "
+            f"{row['kept']} | {row['reason_en']} |"
+        )
+    for status, title in STATUS_TITLES.items():
+        subset = [r for r in records if r["status"] == status]
+        if not subset:
+            continue
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| table | printed id | printed | derived | where |",
+            "|---|---|---:|---:|---|",
+        ]
+        for r in subset:
+            derived = "" if r.get("computed") is None else f"{r['computed']:.4g}"
+            lines.append(f"| {r['table']} | {r['id']} | {r['printed']} | {derived} | {r['where']} |")
+    notes = [
+        (c["dataset"], name, t["notes"]) for c in checks for name, t in c["tables"].items() if t["notes"]
+    ]
+    lines += ["", "## Normalisations applied to raw input", ""]
+    if notes:
+        lines += [f"- `{name}` ({dataset}): {'; '.join(n)}" for dataset, name, n in notes]
+    else:
+        lines.append("None: every raw table was clean UTF-8 with plain numbers.")
+    return "\n".join(lines) + "\n"
+
+
+def write_audit(raw_dir, data_dir, audit_path, manifest_path) -> dict:
+    raw_dir, data_dir = Path(raw_dir), Path(data_dir)
+    checks = [read_json(p) for p in sorted((data_dir / "checks").glob("*.json"))]
+    register = _register(raw_dir)
+    atomic_write_text(audit_path, audit_markdown(checks, register))
+    inputs = sorted(
+        p
+        for p in raw_dir.rglob("*")
+        if p.is_file() and "_incoming" not in p.parts and p.suffix in (".csv", ".yaml")
+    )
+    outputs = sorted(
+        p
+        for p in data_dir.rglob("*")
+        if p.is_file() and p.suffix in (".csv", ".json") and p.name != "manifest.json"
+    )
+    manifest = {
+        "inputs": {str(p): sha256_file(p) for p in inputs},
+        "outputs": {str(p): sha256_file(p) for p in outputs},
+    }
+    write_json(manifest_path, manifest)
+    return manifest

@@ -1,0 +1,124 @@
+"""Risk strips (material-flow pages) and risk radars (issues pages), from risk_profile.
+
+Axes 1-4 carry the share of risk countries in %; axes 5-6 a qualitative level (future demand growth,
+recycling). The report prints no radar values: the radar plots the same numbers as the strip, on a ring
+scale where the outer ring is 100% (or the level 'high'); an unknown level is left as a gap.
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from critmet.figures.common import Drawn, FigureData
+from critmet.figures.style import Style
+from critmet.report.filters import num
+
+LEVEL_RING = {"high": 0.9, "low": 0.25}  # position of a qualitative level on the radar (0 centre, 1 outer ring)
+
+
+def _value_text(row, style: Style) -> str:
+    if not math.isnan(row["share_pct"]):
+        return f"{num(row['share_pct'])}%"
+    return style.label(f"risk.level.{row['level']}")
+
+
+def _risk_color(row, style: Style) -> str:
+    """Darker red for higher risk; grey where the level is unknown."""
+    if not math.isnan(row["share_pct"]):
+        ring = row["share_pct"] / 100.0
+    else:
+        ring = LEVEL_RING.get(row["level"])
+    if ring is None:
+        return style.config["colors"]["OTH"]
+    ramp = ["#fde0dd", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177"]
+    return ramp[min(4, int(ring * 5))]
+
+
+def draw_strip(rows, mineral: str, style: Style) -> Figure:
+    fig = Figure(figsize=style.size("strip"))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, 6)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    shares = rows["share_pct"]
+    choke = rows.loc[shares.idxmax(), "axis_no"] if shares.notna().any() else None
+    small = style.config["font"]["small_size"]
+    for i, (_, row) in enumerate(rows.iterrows()):
+        color = _risk_color(row, style)
+        box = FancyBboxPatch((i + 0.05, 0.12), 0.9, 0.56, boxstyle="round,pad=0.0,rounding_size=0.05",
+                             facecolor=color, edgecolor="white", linewidth=1.0)
+        ax.add_patch(box)
+        dark = color in ("#c51b8a", "#7a0177")
+        ax.text(i + 0.5, 0.47, _value_text(row, style), ha="center", va="center", fontsize=11, fontweight="bold",
+                color="white" if dark else style.config["colors"]["ink"])
+        ax.text(i + 0.5, 0.22, f"{row['axis_no']} {style.name(row['axis'])}", ha="center", va="center",
+                fontsize=small - 0.3, color="white" if dark else style.config["colors"]["ink"])
+        if row["axis_no"] == choke:
+            ax.text(i + 0.5, 0.86, style.label("risk.choke_point"), ha="center", va="center", fontsize=small,
+                    fontweight="bold", color=style.config["colors"]["CN"])
+            ax.annotate("", xy=(i + 0.5, 0.70), xytext=(i + 0.5, 0.80),
+                        arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["CN"], "lw": 1.0})
+    return fig
+
+
+def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | None]]:
+    fig = Figure(figsize=style.size("radar"))
+    ax = fig.add_axes((0.25, 0.17, 0.5, 0.66), projection="polar")
+    n = len(rows)
+    ax.set_theta_zero_location("N")
+    ax.set_theta_direction(-1)
+    ax.set_rlabel_position(180.0 / n)
+    angles = [2 * math.pi * k / n for k in range(n)]
+    rings = []
+    for _, row in rows.iterrows():
+        if not math.isnan(row["share_pct"]):
+            rings.append(row["share_pct"] / 100.0)
+        else:
+            rings.append(LEVEL_RING.get(row["level"]))
+    closed = [(a, r) for a, r in zip(angles, rings, strict=True) if r is not None]
+    xs = [a for a, _ in closed] + [closed[0][0]]
+    ys = [r for _, r in closed] + [closed[0][1]]
+    red = style.config["colors"]["CN"]
+    ax.fill(xs, ys, color=red, alpha=0.18)
+    ax.plot(xs, ys, color=red, lw=1.4, marker="o", ms=3)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0])
+    ax.set_yticklabels(["25%", "50%", "75%", "100%"], fontsize=style.config["font"]["small_size"] - 1.5,
+                       color=style.config["colors"]["muted"])
+    ax.set_xticks(angles)
+    width = 9 if style.lang == "ja" else 16
+    labels = [f"{r['axis_no']} " + style.wrap(style.name(r["axis"]), width) + f"\n{_value_text(r, style)}"
+              for _, r in rows.iterrows()]
+    ax.set_xticklabels(labels, fontsize=style.config["font"]["small_size"] - 0.5)
+    ax.tick_params(axis="x", pad=11)
+    ax.grid(color=style.config["colors"]["grid"], lw=0.6)
+    ax.spines["polar"].set_color(style.config["colors"]["grid"])
+    fig.text(0.5, 0.01, style.wrap(style.label("risk.radar_note"), 40 if style.lang == "ja" else 70),
+             ha="center", va="bottom",
+             fontsize=style.config["font"]["small_size"] - 1.2, color=style.config["colors"]["muted"])
+    return fig, rings
+
+
+def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
+    risk = data.table("risk_profile").sort_values(["mineral", "axis_no"])
+    out = {}
+    for name in figures:
+        mineral = "Ga" if name.startswith("ga_") else "Mg"
+        rows = risk[risk["mineral"] == mineral].reset_index(drop=True)
+        parts = style.label("list_sep").join(f"{style.name(r['axis'])} {_value_text(r, style)}" for _, r in rows.iterrows())
+        if name.endswith("_strip"):
+            fig = draw_strip(rows, mineral, style)
+            values = {"axes": {int(r["axis_no"]): (None if math.isnan(r["share_pct"]) else float(r["share_pct"]))
+                               for _, r in rows.iterrows()}}
+            title = style.label("risk.strip_title", mineral=style.name(mineral))
+        else:
+            fig, rings = draw_radar(rows, mineral, style)
+            values = {"rings": rings}
+            title = style.label("risk.radar_title_of", mineral=style.name(mineral))
+        alt = style.label("risk.alt", title=title, parts=parts)
+        out[name] = Drawn(fig, title, alt, ["risk_profile"], values=values)
+    return out
+
