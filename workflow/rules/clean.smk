@@ -14,6 +14,7 @@ for _dataset in DATASETS:
             raw=raw_files(_dataset, with_uses=True),
             codes=CODE_FILES,
             register=f"{RAW}/discrepancy_register.csv",
+            code=code_files("clean", "validate.py", "units.py", "io.py", "../../registry.yaml"),
         output:
             tables=update(clean_outputs(_dataset)),
             checks=update(f"results/data/checks/{_dataset}.json"),
@@ -35,6 +36,7 @@ rule audit_data:
         tables=[f for d in DATASETS for f in clean_outputs(d)],
         raw=[f for d in DATASETS for f in raw_files(d)],
         register=f"{RAW}/discrepancy_register.csv",
+        code=code_files("audit.py"),
     output:
         audit=update("results/data/audit.md"),
         manifest=update("results/data/manifest.json"),

@@ -63,3 +63,14 @@ FIGURE_TARGETS = [f for fam in FIGURES for kind in figure_outputs(fam).values() 
 CODE_FILES = sorted(str(p) for p in Path(RAW, "codes").glob("*.csv"))
 TEXT_FILES = sorted(str(p) for p in Path(TEXT_DIR).rglob("*.yaml"))
 STYLE_FILES = ["workflow/src/critmet/figures/style.yaml"]
+
+
+def code_files(*parts):
+    """The package modules a rule runs, as inputs: editing the code reruns the rule (a shell rule has no
+    'code' rerun trigger of its own)."""
+    root = Path("workflow/src/critmet")
+    files = []
+    for part in parts:
+        path = root / part
+        files += sorted(str(p) for p in path.rglob("*.py")) if path.is_dir() else [str(path)]
+    return files

@@ -15,11 +15,7 @@ for _family, _spec in FIGURES.items():
             codes=CODE_FILES,
             labels=sorted(str(p) for lang in LANGS for p in Path(f"templates/text/{lang}").glob("figures*.yaml")),
             style=STYLE_FILES,
-            code=[
-                "workflow/src/critmet/figures/common.py",
-                "workflow/src/critmet/figures/style.py",
-                f"workflow/src/critmet/figures/{_spec.get('module', _family)}.py",
-            ],
+            code=code_files("figures/common.py", "figures/style.py", f"figures/{_spec.get('module', _family)}.py"),
         output:
             **{kind: update(files) for kind, files in figure_outputs(_family).items()},
         params:

@@ -9,6 +9,7 @@ rule compute_variables:
     input:
         spec="templates/variables.yaml",
         data=[f for d in DATASETS for f in clean_outputs(d)],
+        code=code_files("report/variables.py"),
     output:
         json=update("results/report/variables.json"),
         md=update("results/report/variables.md"),
@@ -31,6 +32,8 @@ rule render_report:
         css=sorted(str(p) for p in Path("templates/css").glob("*.css")),
         pages="templates/pages.yaml",
         config="config/config.yaml",
+        register=f"{RAW}/discrepancy_register.csv",
+        code=code_files("report"),
     output:
         pdfs=update(expand("results/report/executive_summary_{lang}.pdf", lang=LANGS)),
         html=update(expand("results/report/executive_summary_{lang}.html", lang=LANGS)),

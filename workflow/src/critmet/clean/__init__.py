@@ -61,7 +61,8 @@ def to_frame(table: Table) -> pd.DataFrame:
             frame[col] = frame[col].astype("float64")
     key = table.meta["schema"].get("primary_key")
     if key:
-        frame.set_index(key, verify_integrity=True)  # raises on a duplicate key
+        if frame.duplicated(subset=key).any():  # the validator already refuses duplicate keys
+            raise ValueError(f"{table.path}: duplicate primary key {key}")
     return frame
 
 

@@ -442,8 +442,13 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
             group_values = {y: values[(name, y)] for y in totals if (name, y) in values}
             metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
             continue
-        group_values = {y: sum(values[(m, y)] for m in members) for y in totals
-                        if all((m, y) in values for m in members)}
+        group_values = {}
+        for y in totals:
+            others = [c for c in demand[category].unique() if c not in members]
+            if all((m, y) in values for m in members):
+                group_values[y] = sum(values[(m, y)] for m in members)
+            elif all((c, y) in values for c in others):  # the unsplit rest of the year belongs to this group
+                group_values[y] = totals[y] - sum(values[(c, y)] for c in others)
         metrics += [Metric(f"value_{name}_{y}", v, unit) for y, v in group_values.items()]
         metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
         for y in table_years:

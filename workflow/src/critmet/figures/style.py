@@ -141,7 +141,7 @@ class Style:
             "axes.spines.right": False,
             "axes.unicode_minus": False,
             "svg.hashsalt": "critmet",
-            "svg.fonttype": "path",
+            "svg.fonttype": "none",
             "path.simplify": False,
             "figure.dpi": 100,
             "savefig.bbox": "standard",

@@ -13,12 +13,25 @@ class RefusedResource(FatalURLFetchingError):
     """A template or data cell pointed at something outside the project. Stops the rendering."""
 
 
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
+
+
 class ProjectFetcher(URLFetcher):
-    """Serves `file:` URLs inside `root` (and inline `data:` URLs); refuses everything else."""
+    """Serves `file:` URLs inside `root` (and inline `data:` URLs); refuses everything else.
+
+    The one exception is font files of the system font directories: `local()` fonts (the installed
+    Noto Sans CJK JP) reach WeasyPrint through this fetcher too.
+    """
 
     def __init__(self, root: str | Path):
         super().__init__(fail_on_errors=True, allowed_protocols=("file", "data"))
         self.root = Path(root).resolve()
+
+    def _allowed(self, path: Path) -> bool:
+        if path.is_relative_to(self.root):
+            return True
+        return path.suffix.lower() in FONT_SUFFIXES and any(path.is_relative_to(d) for d in FONT_DIRS)
 
     def fetch(self, url, headers=None):
         parsed = urlparse(url)
@@ -30,7 +43,7 @@ class ProjectFetcher(URLFetcher):
                 "(no network resources)"
             )
         path = Path(unquote(parsed.path)).resolve()
-        if not path.is_relative_to(self.root):
+        if not self._allowed(path):
             raise RefusedResource(f"refused to fetch {url!r}: {path} is outside the project ({self.root})")
         if not path.is_file():
             raise RefusedResource(f"missing resource {url!r}: {path} does not exist")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from markupsafe import Markup
 
 
 def _check(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"filter '{name}' needs a number, got {value!r}")
     if isinstance(value, float) and math.isnan(value):
         raise ValueError(
@@ -19,7 +20,7 @@ def _check(value, name):
 def num(value, digits: int = 0) -> str:
     """1020 -> '1,020'; num(1) -> one decimal. Same in Japanese and English."""
     _check(value, "num")
-    text = f"{value:,.{digits}f}"
+    text = f"{float(value):,.{digits}f}"
     return "0" if text in ("-0", "-0.0") else text
 
 

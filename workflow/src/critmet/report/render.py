@@ -119,7 +119,7 @@ def build_html(
             v={name: item["value"] for name, item in variables.items()},
             figs=figs,
             config=inputs.config,
-            data=data.for_lang(lang),
+            data=data.for_lang(lang, texts["common"]["labels"]),
             css=[
                 (css_dir / name).as_uri()
                 for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")
@@ -140,10 +140,6 @@ def _template_location(exc: BaseException) -> str:
     return where
 
 
-def pdf_metadata_html(html: str) -> str:
-    return html
-
-
 def render_report(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
     """Write executive_summary_<lang>.html/.pdf for each language and the bilingual executive_summary.pdf."""
     import weasyprint
@@ -151,7 +147,7 @@ def render_report(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     env = make_env(inputs.templates_dir)
     structure = load_yaml(inputs.templates_dir / "pages.yaml")
-    pages = structure["pages"]
+    pages = [dict(page, number=i) for i, page in enumerate(structure["pages"], start=1)]
     variables = json.loads(inputs.variables_json.read_text(encoding="utf-8"))
     codes = load_codes(inputs.raw_dir / "codes")
     data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)

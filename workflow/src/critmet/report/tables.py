@@ -46,14 +46,15 @@ class DataTables:
     def metrics(self, dataset: str) -> dict[str, float]:
         return {r["metric"]: float(r["value"]) for r in _rows(self.data_dir / f"{dataset}_metrics.csv")}
 
-    def for_lang(self, lang: str) -> LangView:
-        return LangView(self, lang)
+    def for_lang(self, lang: str, labels: dict) -> LangView:
+        return LangView(self, lang, labels)
 
 
 @dataclass
 class LangView:
     base: DataTables
     lang: str
+    labels: dict
 
     @property
     def colon(self) -> str:
@@ -85,7 +86,7 @@ class LangView:
         for fig in page.get("figures", []):
             tables.extend(t for t in figs[fig]["tables"] if t not in tables)
         if "summary" in page:
-            for t in self._dataset_tables(page["summary"]):
+            for t in self._dataset_tables(page["summary"]["dataset"]):
                 if t not in tables:
                     tables.append(t)
         tables.extend(t for t in page.get("tables", []) if t not in tables)
@@ -104,11 +105,11 @@ class LangView:
                 out.append(text)
         return out
 
-    def discrepancies(self, tables: list[str]) -> list[str]:
-        """One sentence per registered inconsistency of these tables, from the register (reason in this language)."""
+    def discrepancies(self, page_no: int) -> list[str]:
+        """One sentence per inconsistency the register assigns to this page (the reason in this language)."""
         out = []
-        for key, entry in sorted(self.base._register.items()):
-            if entry["table"] in tables:
+        for entry in sorted(self.base._register.values(), key=lambda e: e["id"]):
+            if str(page_no) in (entry.get("pages") or "").split(";"):
                 printed, computed = entry["printed"], entry.get("computed") or ""
                 reason = entry[f"reason_{self.lang}"]
                 if self.lang == "ja":
@@ -138,46 +139,75 @@ class LangView:
                 by_group.setdefault(r["use_group"] or "", []).append(r["mineral"])
             ordered = [g for g in self.base.codes.entries if g in by_group] + ([""] if "" in by_group else [])
             groups[j] = [
-                {"name": self.name(g) if g else self._label_other(), "minerals": by_group[g]} for g in ordered
+                {"name": self.name(g) if g else self._label("other"), "minerals": by_group[g]} for g in ordered
             ]
         return {"jurisdictions": jurisdictions, "groups": groups, "counts": counts, "list_names": list_names}
 
-    def _label_other(self) -> str:
-        return "その他" if self.lang == "ja" else "Other"
-
     # --------------------------------------------------------------------------- summary tables
-    def supply_summary(self, dataset: str) -> dict:
-        """The supply summary table (countries x start/end years and the difference), from the metrics."""
-        table = (
-            self.base._dataset_tables_name(dataset) if hasattr(self.base, "_dataset_tables_name") else dataset
-        )
+    def _label(self, key: str) -> str:
+        return self.labels[key]
+
+    def supply_summary(self, spec: dict) -> dict:
+        """The supply summary table: countries x the given years, and the change first -> last year."""
+        dataset, years = spec["dataset"], spec["years"]
         metrics = self.base.metrics(dataset)
-        meta = self.base.meta(table)
-        years = meta["summary"]["years"]
-        codes = meta["summary"]["rows"]
-        unit = meta["unit"][self.lang]
-        header = [self._word("region")] + [str(y) for y in years] + [self._diff_label(years[0], years[-1])]
+        meta = self.base.meta(dataset)
+        codes = list(dict.fromkeys(r["country"] for r in self.base.rows(dataset)))
+        header = [self._label("region")] + [str(y) for y in years] + [self._diff_label(years[0], years[-1])]
         rows = []
         for code in codes + ["TOTAL"]:
-            values = [
-                metrics[f"total_{y}"] if code == "TOTAL" else metrics[f"value_{code}_{y}"] for y in years
-            ]
-            label = self._word("total") if code == "TOTAL" else self.name(code)
-            rows.append([label] + [num(v, 1) for v in values] + [signed(values[-1] - values[0], 1)])
-        caption = (
-            meta["title"][self.lang] + f"（{unit}）"
+            key = "total_{y}" if code == "TOTAL" else f"value_{code}_{{y}}"
+            values = [metrics.get(key.format(y=y)) for y in years]
+            label = self._label("total") if code == "TOTAL" else self.name(code)
+            cells = [num(v, 1) if v is not None else "–" for v in values]
+            change = signed(values[-1] - values[0], 1) if None not in (values[0], values[-1]) else "–"
+            rows.append({"cells": [label, *cells, change], "cls": "total" if code == "TOTAL" else ""})
+        return {"header": header, "rows": rows, "caption": self._caption(meta)}
+
+    def demand_summary(self, spec: dict) -> dict:
+        """The demand table: segments (grouped where the report groups them) x years, and the change
+        from the first projected... to the last year, plus qualitative device rows where given."""
+        dataset, years = spec["dataset"], spec["years"]
+        metrics = self.base.metrics(dataset)
+        meta = self.base.meta(dataset)
+        column = "segment" if "segment" in self.base.rows(dataset)[0] else "sector"
+        codes = list(dict.fromkeys(r[column] for r in self.base.rows(dataset)))
+        groups = spec.get("groups", {})
+        diff_from = years[1] if len(years) == 3 else years[0]
+        header = [self._label("segment")] + [str(y) for y in years] + [self._diff_label(diff_from, years[-1])]
+        rows = []
+
+        def row(key: str, label: str, cls: str) -> dict:
+            values = [metrics.get(key.format(y=y)) for y in years]
+            first = values[years.index(diff_from)]
+            change = signed(values[-1] - first, 1) if None not in (first, values[-1]) else "–"
+            return {
+                "cells": [label, *[num(v, 1) if v is not None else "–" for v in values], change],
+                "cls": cls,
+            }
+
+        grouped = {m for members in groups.values() for m in members}
+        for name, members in groups.items():
+            rows.append(row(f"value_{name}_{{y}}", self.name(name), "group"))
+            rows.extend(row(f"value_{m}_{{y}}", self.name(m), "sub") for m in members)
+        rows.extend(row(f"value_{c}_{{y}}", self.name(c), "") for c in codes if c not in grouped)
+        rows.append(row("total_{y}", self._label("total"), "total"))
+        if "levels" in spec:
+            levels = self.base.rows(spec["levels"])
+            for device in dict.fromkeys(r["device"] for r in levels):
+                mine = {int(r["year"]): r for r in levels if r["device"] == device}
+                label = device if self.lang == "ja" else next(iter(mine.values()))["device_en"]
+                cells = [self.name(mine[y]["level"]) if y in mine else "–" for y in years]
+                rows.append({"cells": [label, *cells, ""], "cls": "sub level"})
+        return {"header": header, "rows": rows, "caption": self._caption(meta)}
+
+    def _caption(self, meta: dict) -> str:
+        unit = meta["unit"][self.lang]
+        return (
+            f"{meta['title'][self.lang]}（{unit}）"
             if self.lang == "ja"
-            else meta["title"]["en"] + f" ({unit})"
+            else f"{meta['title']['en']} ({unit})"
         )
-        return {"header": header, "rows": rows, "caption": caption}
 
     def _diff_label(self, start, end) -> str:
-        return f"差分（{start}→{end}）" if self.lang == "ja" else f"Change {start}→{end}"
-
-    def _word(self, key: str) -> str:
-        words = {
-            "region": ("国・地域", "Country/region"),
-            "total": ("合計", "Total"),
-            "sector": ("区分", "Segment"),
-        }
-        return words[key][0 if self.lang == "ja" else 1]
+        return self._label("difference_span").format(start=start, end=end)

@@ -1,0 +1,261 @@
+"""Technology-trend pages (EU, US, China): R&D by value-chain stage for the six minerals.
+
+One figure per region, two panels sharing the mineral rows (code-list order Ga, Ge, Mg, Ti, W, REE, top to
+bottom): left, 100% stacked bars of the printed stage shares; right, the number of projects.
+
+* The printed shares are rounded, so a row adds up to 99-101. A complete row is drawn scaled to fill exactly
+  100% (each segment keeps its printed label); the scale is recorded in `values`.
+* Where a row has empty cells (US REE: 4% and 2% that cannot be told apart between two stages) nothing is
+  invented: the known stages are drawn at their printed widths and the remainder (100 minus the known
+  shares, the dataset's `unassigned_sum` metric) is one hatched 'split not determined' segment.
+* A stage with no row in the table has no classification (0%), as the table's metadata says.
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from critmet.figures.common import Drawn, FigureData
+from critmet.figures.style import Style
+from critmet.report.filters import num
+
+FIGURE_REGION = {"tech_trends_eu": "EUR", "tech_trends_us": "US", "tech_trends_cn": "CN"}
+LABEL_IN_SEGMENT = 8.0  # %: printed shares at least this wide carry their value inside the segment
+HATCH = "////"
+TABLES = ["tech_stage_shares", "tech_projects"]
+
+
+def text_on(color: str, style: Style) -> str:
+    """White on a dark fill, ink on a light one."""
+    r, g, b = to_rgb(color)
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.6 else style.config["colors"]["ink"]
+
+
+def mineral_label(code: str, style: Style, width: int) -> str:
+    return style.label(
+        "bars_common.mineral_row",
+        symbol=style.label(f"bars_common.symbol.{code}"),
+        name=style.wrap(style.name(code), width),
+    )
+
+
+def region_rows(data: FigureData, region: str, style: Style) -> tuple[list[str], dict, dict, dict]:
+    """Minerals in code-list order; per mineral the known shares, the undetermined stages and the count."""
+    shares = data.table("tech_stage_shares")
+    shares = shares[shares["region"] == region]
+    projects = data.table("tech_projects")
+    projects = projects[projects["region"] == region].set_index("mineral")["projects"]
+    present = set(shares["mineral"]) | set(projects.index)
+    minerals = [m for m in style.order("mineral") if m in present]
+    stages = style.order("tech_stage")
+    unknown_stage = set(shares["stage"]) - set(stages)
+    if unknown_stage:
+        raise ValueError(f"tech_stage_shares: stages {sorted(unknown_stage)} are not in codes/tech_stage.csv")
+    known: dict[str, dict[str, float]] = {}
+    undetermined: dict[str, list[str]] = {}
+    for m in minerals:
+        rows = shares[shares["mineral"] == m].set_index("stage")["share_pct"]
+        known[m] = {s: float(rows[s]) for s in stages if s in rows.index and not math.isnan(rows[s])}
+        undetermined[m] = [s for s in stages if s in rows.index and math.isnan(rows[s])]
+    counts = {m: int(projects[m]) for m in minerals}
+    return minerals, known, undetermined, counts
+
+
+def draw_region(
+    region: str, minerals, known, undetermined, counts, remainders, style: Style
+) -> tuple[Figure, dict]:
+    colors = style.config["colors"]
+    small = style.config["font"]["small_size"]
+    stages = style.order("tech_stage")
+    fig = Figure(figsize=style.size("wide"))
+    fig_w, fig_h = fig.get_size_inches()
+    ncol = 6 if style.lang == "ja" else 3  # legend columns: the English stage names are longer
+    legend_rows = math.ceil(len(stages) / ncol) + 1  # + one row for the hatched 'not determined' entry
+    row_in = 0.19  # height of one legend row, inches
+    bottom_in = 0.10 + row_in * legend_rows + 0.34  # legend, then room for the x tick labels
+    top_in = 0.34  # panel titles
+    left, bottom, height = 0.165, bottom_in / fig_h, (fig_h - bottom_in - top_in) / fig_h
+    ax = fig.add_axes((left, bottom, 0.535, height))
+    axn = fig.add_axes((0.735, bottom, 0.235, height), sharey=ax)
+    ys = {m: i for i, m in enumerate(minerals)}
+    drawn: dict[str, dict] = {}
+    for m in minerals:
+        y = ys[m]
+        total = sum(known[m].values())
+        scale = 100.0 / total if not undetermined[m] and total > 0 else 1.0
+        x = 0.0
+        segments = {}
+        for s in stages:
+            if s not in known[m]:
+                continue
+            width = known[m][s] * scale
+            color = style.color(s)
+            bar = ax.barh(y, width, left=x, height=0.62, color=color, edgecolor="white", linewidth=0.6)
+            bar.patches[0].set_gid(f"share:{m}:{s}")
+            if known[m][s] >= LABEL_IN_SEGMENT:
+                ax.text(
+                    x + width / 2,
+                    y,
+                    f"{num(known[m][s])}%",
+                    ha="center",
+                    va="center",
+                    fontsize=small,
+                    color=text_on(color, style),
+                    gid=f"label:{m}:{s}",
+                )
+            segments[s] = width
+            x += width
+        if undetermined[m]:
+            rest = remainders[m]
+            bar = ax.barh(
+                y,
+                rest,
+                left=x,
+                height=0.62,
+                color=colors["unallocated"],
+                edgecolor=colors["muted"],
+                linewidth=0.6,
+                hatch=HATCH,
+            )
+            bar.patches[0].set_gid(f"share:{m}:undetermined")
+            segments["undetermined"] = rest
+            x += rest
+        drawn[m] = {"scale": round(scale, 6), "widths": {k: round(v, 6) for k, v in segments.items()}}
+    ax.set_xlim(0, 100)
+    ax.set_ylim(len(minerals) - 0.5, -0.5)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xticklabels([f"{v}%" for v in (0, 25, 50, 75, 100)])
+    ax.set_yticks(range(len(minerals)))
+    width = 8 if style.lang == "ja" else 20
+    ax.set_yticklabels([mineral_label(m, style, width) for m in minerals], linespacing=1.0)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.tick_params(axis="x", length=2)
+    ax.spines["left"].set_visible(False)
+    ax.set_title(
+        style.label("bars_tech.shares_panel"),
+        loc="left",
+        fontsize=style.config["font"]["size"],
+        fontweight="bold",
+        color=colors["ink"],
+    )
+    # project counts
+    top = max(counts.values()) if counts else 1
+    for m in minerals:
+        bar = axn.barh(ys[m], counts[m], height=0.62, color=colors["muted"])  # neutral: not a stage colour
+        bar.patches[0].set_gid(f"projects:{m}")
+        axn.text(
+            counts[m] + top * 0.03,
+            ys[m],
+            num(counts[m]),
+            ha="left",
+            va="center",
+            fontsize=small,
+            color=colors["ink"],
+            gid=f"count:{m}",
+        )
+    axn.set_xlim(0, top * 1.22)
+    axn.tick_params(axis="y", left=False, labelleft=False)
+    axn.tick_params(axis="x", length=2)
+    axn.spines["left"].set_color(colors["muted"])
+    axn.set_title(
+        style.label("bars_tech.projects_panel"),
+        loc="left",
+        fontsize=style.config["font"]["size"],
+        fontweight="bold",
+        color=colors["ink"],
+    )
+    # legend of stages (all six, so a colour means the same stage on every page), then the hatched remainder
+    handles = [Patch(facecolor=style.color(s), edgecolor="none", label=style.name(s)) for s in stages]
+    nrows = math.ceil(len(handles) / ncol)
+    ordered = [
+        handles[r * ncol + c] for c in range(ncol) for r in range(nrows) if r * ncol + c < len(handles)
+    ]
+    legend_top = (0.10 + row_in * legend_rows) / fig_h
+    common = {
+        "loc": "upper left",
+        "frameon": False,
+        "fontsize": small,
+        "handlelength": 1.0,
+        "handleheight": 0.9,
+        "handletextpad": 0.4,
+        "borderaxespad": 0.0,
+        "borderpad": 0.0,
+        "labelspacing": 0.45,
+    }
+    fig.legend(
+        handles=ordered, bbox_to_anchor=(left - 0.005, legend_top), ncol=ncol, columnspacing=1.2, **common
+    )
+    pending = sorted({s for m in minerals for s in undetermined[m]}, key=stages.index)
+    if pending:
+        names = style.label("bars_tech.undetermined_join").join(style.name(s) for s in pending)
+        extra = Patch(
+            facecolor=colors["unallocated"],
+            edgecolor=colors["muted"],
+            hatch=HATCH,
+            label=style.label("bars_tech.undetermined", stages=names),
+        )
+        fig.legend(
+            handles=[extra], bbox_to_anchor=(left - 0.005, legend_top - row_in * nrows / fig_h), **common
+        )
+    return fig, drawn
+
+
+def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
+    metrics = data.metrics("tech_trends")
+    sep = style.label("list_sep")
+    out = {}
+    for name in figures:
+        region = FIGURE_REGION[name]
+        minerals, known, undetermined, counts = region_rows(data, region, style)
+        remainders = {}
+        for m in minerals:
+            if undetermined[m]:
+                key = f"share_{region}_{m}_unassigned_sum"
+                remainders[m] = float(metrics[key]) if key in metrics else 100.0 - sum(known[m].values())
+        fig, drawn = draw_region(region, minerals, known, undetermined, counts, remainders, style)
+        region_name = style.name(region)
+        rows = []
+        for m in minerals:
+            parts = [
+                style.label("bars_common.part", name=style.name(s), value=f"{num(v)}%")
+                for s, v in known[m].items()
+            ]
+            if undetermined[m]:
+                stages = style.label("bars_tech.undetermined_join").join(
+                    style.name(s) for s in undetermined[m]
+                )
+                parts.append(
+                    style.label(
+                        "bars_common.part",
+                        name=style.label("bars_tech.undetermined", stages=stages),
+                        value=f"{num(remainders[m])}%",
+                    )
+                )
+            rows.append(
+                style.label(
+                    "bars_tech.alt_row", mineral=style.label(f"bars_common.symbol.{m}"), parts=sep.join(parts)
+                )
+            )
+        projects = sep.join(
+            style.label(
+                "bars_tech.alt_count", mineral=style.label(f"bars_common.symbol.{m}"), count=num(counts[m])
+            )
+            for m in minerals
+        )
+        alt = style.label("bars_tech.alt", region=region_name, shares=sep.join(rows), projects=projects)
+        title = style.label("bars_tech.title", region=region_name)
+        values = {
+            "minerals": minerals,
+            "shares": {m: known[m] for m in minerals},
+            "undetermined": {
+                m: {"stages": undetermined[m], "share": remainders[m]} for m in minerals if undetermined[m]
+            },
+            "drawn": drawn,
+            "projects": counts,
+        }
+        out[name] = Drawn(fig, title, alt, TABLES, values=values)
+    return out
