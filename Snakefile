@@ -17,6 +17,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         rules.audit_data.output,
-        FIGURE_TARGETS,
-        rules.render_report.output,
+        rules.report.input,
     default_target: True

@@ -20,28 +20,57 @@ rule compute_variables:
         " --json {output.json} --md {output.md} > {log} 2>&1"
 
 
-rule render_report:
+def report_inputs(langs):
+    """What a rendering reads: the variables, the checks (footnotes), the figures and text of its
+    languages, templates, stylesheets, page structure, config, the register and the report code."""
+    return {
+        "variables": rules.compute_variables.output.json,
+        "checks": expand("results/data/checks/{dataset}.json", dataset=DATASETS),
+        "figures": [f for f in FIGURE_TARGETS if f.endswith(".json") or (f.endswith(".svg") and any(f"/{l}/" in f for l in langs))],
+        "text": [f for f in TEXT_FILES if any(f"/{l}/" in f for l in langs)],
+        "templates": sorted(str(p) for p in Path("templates").rglob("*.j2")),
+        "css": sorted(str(p) for p in Path("templates/css").glob("*.css")),
+        "pages": "templates/pages.yaml",
+        "config": "config/config.yaml",
+        "register": f"{RAW}/discrepancy_register.csv",
+        "code": code_files("report"),
+    }
+
+
+rule render_edition:
     message:
-        "Render the executive summary in {params.langs} and the bilingual PDF"
+        "Render the {wildcards.lang} edition of the executive summary (HTML preview and PDF)"
     input:
-        variables=rules.compute_variables.output.json,
-        checks=expand("results/data/checks/{dataset}.json", dataset=DATASETS),
-        figures=FIGURE_TARGETS,
-        text=TEXT_FILES,
-        templates=sorted(str(p) for p in Path("templates").rglob("*.j2")),
-        css=sorted(str(p) for p in Path("templates/css").glob("*.css")),
-        pages="templates/pages.yaml",
-        config="config/config.yaml",
-        register=f"{RAW}/discrepancy_register.csv",
-        code=code_files("report"),
+        unpack(lambda wildcards: report_inputs([wildcards.lang])),
     output:
-        pdfs=update(expand("results/report/executive_summary_{lang}.pdf", lang=LANGS)),
-        html=update(expand("results/report/executive_summary_{lang}.html", lang=LANGS)),
-        combined=update("results/report/executive_summary.pdf"),
+        pdf=update("results/report/executive_summary_{lang}.pdf"),
+        html=update("results/report/executive_summary_{lang}.html"),
+    wildcard_constraints:
+        lang="|".join(LANGS),
+    log:
+        "results/logs/render_edition_{lang}.log",
+    shell:
+        "python workflow/scripts/render_report.py --config config/config.yaml --lang {wildcards.lang}"
+        " --variables {input.variables} --out results/report > {log} 2>&1"
+
+
+rule render_bilingual:
+    message:
+        "Render the bilingual executive summary ({params.langs}), one bookmark tree per language"
+    input:
+        **report_inputs(LANGS),
+    output:
+        pdf=update("results/report/executive_summary.pdf"),
     params:
         langs=", ".join(LANGS),
     log:
-        "results/logs/render_report.log",
+        "results/logs/render_bilingual.log",
     shell:
-        "python workflow/scripts/render_report.py --config config/config.yaml --out-dir results/report"
-        " > {log} 2>&1"
+        "python workflow/scripts/render_report.py --config config/config.yaml --variables {input.variables}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+rule report:
+    input:
+        expand(rules.render_edition.output.pdf, lang=LANGS),
+        rules.render_bilingual.output.pdf,

@@ -1,4 +1,5 @@
-"""Rule render_report: the executive summary in each language and bilingual (thin adapter)."""
+"""Rules render_edition / render_bilingual: the executive summary in one language, or all languages in one
+PDF (thin adapter over critmet.report.render)."""
 
 import argparse
 import sys
@@ -7,35 +8,30 @@ from pathlib import Path
 from critmet.io import load_yaml
 from critmet.report import ReportError
 from critmet.report.fetcher import RefusedResource
-from critmet.report.render import Inputs, render_report
+from critmet.report.render import Inputs, render_bilingual, render_edition
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
-    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--lang", help="one language edition; without it, the bilingual PDF")
+    parser.add_argument("--out", required=True, help="output folder (edition) or PDF path (bilingual)")
+    parser.add_argument("--variables", required=True)
     parser.add_argument("--templates-dir", default="templates")
     parser.add_argument("--data-dir", default="results/data")
     parser.add_argument("--figures-dir", default="results/figures")
     parser.add_argument("--raw-dir", default="data/raw")
     args = parser.parse_args()
     templates = Path(args.templates_dir)
-    inputs = Inputs(
-        templates_dir=templates,
-        text_dir=templates / "text",
-        data_dir=Path(args.data_dir),
-        figures_dir=Path(args.figures_dir),
-        raw_dir=Path(args.raw_dir),
-        variables_json=Path(args.out_dir) / "variables.json",
-        config=load_yaml(args.config),
-    )
+    inputs = Inputs(templates_dir=templates, text_dir=templates / "text", data_dir=Path(args.data_dir),
+                    figures_dir=Path(args.figures_dir), raw_dir=Path(args.raw_dir),
+                    variables_json=Path(args.variables), config=load_yaml(args.config))
     try:
-        written = render_report(inputs, args.out_dir)
+        written = render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for name, path in written.items():
-        print(f"{name}: {path}")
+    print(f"written: {written}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +73,25 @@ def source_line(data: FigureData, tables: list[str], lang: str) -> str:
     return ("；" if lang == "ja" else "; ").join(seen)
 
 
-def save_figure(fig: Figure, svg_path: Path, png_path: Path, dpi: int) -> None:
-    """SVG (vector, for the PDF) and PNG (preview); byte-identical for the same inputs."""
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+
+
+def _presentation_attributes(match: re.Match) -> str:
+    """style="fill: #fff; stroke: none" -> fill="#fff" stroke="none" (the same rendering; WeasyPrint then
+    skips a CSS parse for each of the thousands of elements, which halves the time to draw the figures)."""
+    decls = (d.split(":", 1) for d in match.group(1).split(";") if ":" in d)
+    return " ".join(f'{k.strip()}="{v.strip()}"' for k, v in decls)
+
+
+def svg_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    atomic_write_bytes(svg_path, buf.getvalue())
+    return _STYLE_ATTR.sub(_presentation_attributes, buf.getvalue().decode("utf-8")).encode("utf-8")
+
+
+def save_figure(fig: Figure, svg_path: Path, png_path: Path, dpi: int) -> None:
+    """SVG (vector, for the PDF) and PNG (preview); byte-identical for the same inputs."""
+    atomic_write_bytes(svg_path, svg_bytes(fig))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     atomic_write_bytes(png_path, buf.getvalue())

@@ -140,41 +140,90 @@ def _template_location(exc: BaseException) -> str:
     return where
 
 
-def render_report(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
-    """Write executive_summary_<lang>.html/.pdf for each language and the bilingual executive_summary.pdf."""
-    import weasyprint
+PX_TO_MM = 25.4 / 96
 
+
+def _boxes_with_class(box, name: str):
+    for b in box.descendants():
+        element = getattr(b, "element", None)
+        if element is not None and name in (element.get("class") or "").split():
+            yield b
+
+
+def overflowing_pages(document, pages: list[dict]) -> list[str]:
+    """Pages whose content runs into the footnotes or past the bottom of the slide (it would be clipped)."""
+    problems = []
+    for page_box, page in zip((p._page_box for p in document.pages), pages, strict=False):
+        slide = next(_boxes_with_class(page_box, "slide"), None)
+        body = next(_boxes_with_class(page_box, "body"), None) if slide is not None else None
+        if body is None or page.get("kind") != "content":
+            continue
+        notes = next(_boxes_with_class(slide, "page-notes"), None)
+        if notes is None:
+            problems.append(f"page {page['number']} ({page['id']}): its footnotes were pushed off the slide")
+            continue
+        limit = notes.position_y if notes is not None else slide.position_y + slide.margin_height()
+        bottom = max((b.position_y + b.margin_top + b.border_height() for b in body.descendants()
+                      if b.border_height()), default=body.position_y)
+        if bottom > limit + 1:
+            problems.append(f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
+                            "into the footnotes or past the slide")
+    if len(document.pages) != len(pages):
+        problems.append(f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
+                        "overflowed onto an extra page")
+    return problems
+
+
+class Report:
+    """Everything a language edition needs, loaded once: pages, variables, text, data tables."""
+
+    def __init__(self, inputs: Inputs, langs: list[str]):
+        self.inputs = inputs
+        self.env = make_env(inputs.templates_dir)
+        structure = load_yaml(inputs.templates_dir / "pages.yaml")
+        self.pages = [dict(page, number=i) for i, page in enumerate(structure["pages"], start=1)]
+        self.variables = json.loads(inputs.variables_json.read_text(encoding="utf-8"))
+        codes = load_codes(inputs.raw_dir / "codes")
+        self.data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
+        page_ids = [p["id"] for p in self.pages]
+        self.texts = {lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs}
+        for name in ["common", "figures", *page_ids]:
+            for lang in langs[1:]:
+                check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
+
+    def html(self, lang: str) -> str:
+        return build_html(self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data)
+
+    def document(self, html: str, out_dir: Path):
+        import weasyprint
+
+        return weasyprint.HTML(string=html, base_url=str(out_dir.resolve()) + "/",
+                               url_fetcher=ProjectFetcher(PROJECT_ROOT)).render(**PDF_OPTIONS)
+
+
+def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:
+    """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf."""
     out_dir = Path(out_dir)
-    env = make_env(inputs.templates_dir)
-    structure = load_yaml(inputs.templates_dir / "pages.yaml")
-    pages = [dict(page, number=i) for i, page in enumerate(structure["pages"], start=1)]
-    variables = json.loads(inputs.variables_json.read_text(encoding="utf-8"))
-    codes = load_codes(inputs.raw_dir / "codes")
-    data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
+    report = Report(inputs, [lang])
+    html = report.html(lang)
+    atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
+    document = report.document(html, out_dir)
+    for problem in overflowing_pages(document, report.pages):
+        print(f"warning: {lang}: {problem}")
+    pdf = document.write_pdf(**PDF_OPTIONS)
+    atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", pdf)
+    return out_dir / f"executive_summary_{lang}.pdf"
+
+
+def render_bilingual(inputs: Inputs, out_path: str | Path) -> Path:
+    """executive_summary.pdf: every language edition in the configured order, one bookmark tree each.
+    Both languages are checked to have the same text structure (nothing untranslated or missing)."""
+    out_path = Path(out_path)
     langs = inputs.config["languages"]
-    page_ids = [p["id"] for p in pages]
-
-    all_texts = {lang: load_texts(inputs.text_dir, lang, page_ids, env, variables) for lang in langs}
-    for name in ["common", "figures", *page_ids]:
-        for lang in langs[1:]:
-            check_same_keys(all_texts[langs[0]][name], all_texts[lang][name], f"templates/text/*/{name}.yaml")
-
-    fetcher = ProjectFetcher(PROJECT_ROOT)
-    documents = []
-    written = {}
-    for lang in langs:
-        html = build_html(inputs, lang, env, variables, pages, all_texts[lang], data)
-        atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
-        document = weasyprint.HTML(
-            string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=fetcher
-        ).render(**PDF_OPTIONS)
-        documents.append(document)
-        pdf = document.write_pdf(**PDF_OPTIONS)
-        atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", pdf)
-        written[lang] = out_dir / f"executive_summary_{lang}.pdf"
+    report = Report(inputs, langs)
+    documents = [report.document(report.html(lang), out_path.parent) for lang in langs]
     combined = documents[0].copy([page for doc in documents for page in doc.pages])
     buf = io.BytesIO()
     combined.write_pdf(buf, **PDF_OPTIONS)
-    atomic_write_bytes(out_dir / "executive_summary.pdf", buf.getvalue())
-    written["all"] = out_dir / "executive_summary.pdf"
-    return written
+    atomic_write_bytes(out_path, buf.getvalue())
+    return out_path

@@ -20,8 +20,15 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _float(text):
-    return None if text in ("", None) else float(text)
+def first_sentence(text: str, lang: str) -> str:
+    """The first sentence of a register reason: footnotes stay short; the audit keeps the whole text."""
+    if lang == "ja":
+        head, sep, _ = text.partition("。")
+        return head + sep
+    for end in (". ", "; "):
+        if end in text:
+            return text.split(end, 1)[0] + "."
+    return text
 
 
 class DataTables:
@@ -110,14 +117,7 @@ class LangView:
         out = []
         for entry in sorted(self.base._register.values(), key=lambda e: e["id"]):
             if str(page_no) in (entry.get("pages") or "").split(";"):
-                printed, computed = entry["printed"], entry.get("computed") or ""
-                reason = entry[f"reason_{self.lang}"]
-                if self.lang == "ja":
-                    values = f"原本の表示値 {printed}" + (f"／再計算値 {computed}" if computed else "")
-                    out.append(f"{reason}（{values}）")
-                else:
-                    values = f"printed {printed}" + (f", recomputed {computed}" if computed else "")
-                    out.append(f"{reason} ({values})")
+                out.append(first_sentence(entry[f"reason_{self.lang}"], self.lang))
         return out
 
     # ------------------------------------------------------------------------- policy overview
