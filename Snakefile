@@ -15,7 +15,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.audit_data.output,
         rules.report.input,
-    default_target: True

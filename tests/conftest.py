@@ -51,7 +51,7 @@ def tiny_raw(tmp_path: Path) -> Path:
 
 def project_copy(dest: Path) -> Path:
     """A copy of the project's inputs and code (no results), to build and break without touching the repo."""
-    for name in ("Snakefile", "config", "data", "templates", "workflow"):
+    for name in ("Snakefile", "environment.yml", "config", "data", "templates", "workflow"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "_incoming"))
@@ -83,3 +83,42 @@ def built(tmp_path_factory) -> Path:
     work = project_copy(tmp_path_factory.mktemp("build"))
     run_snakemake(work, "all")
     return work
+
+
+ALL_DATASETS = [
+    "ga_supply",
+    "mg_supply",
+    "ga_demand",
+    "mg_demand",
+    "material_flow",
+    "risk",
+    "screening",
+    "recommendations",
+    "lca",
+    "policy",
+    "tech_trends",
+    "gan_map",
+]
+
+
+@pytest.fixture(scope="session")
+def cleaned(tmp_path_factory) -> Path:
+    """Every dataset of data/raw cleaned into a temporary folder (no Snakemake): the input of figure tests."""
+    from critmet.clean import clean_dataset
+
+    out = tmp_path_factory.mktemp("cleaned")
+    for dataset in ALL_DATASETS:
+        clean_dataset(dataset, ROOT / "data" / "raw", out)
+    return out
+
+
+def figure_kit(data_dir: Path, lang: str):
+    """FigureData and Style for one language, as the figures stage builds them."""
+    from critmet.figures.common import FigureData, load_labels
+    from critmet.figures.style import Style
+    from critmet.validate import load_codes
+
+    codes = load_codes(ROOT / "data" / "raw" / "codes")
+    return FigureData(data_dir, ROOT / "data" / "raw", codes), Style(
+        lang, codes, load_labels(ROOT / "templates" / "text", lang)
+    )

@@ -5,13 +5,11 @@ positions, segment labels, colours) and compared with the cleaned tables."""
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
-from pandas.errors import Pandas4Warning
 
 from critmet.clean import clean_dataset
 from critmet.figures import plot_reco_bars, plot_screening_bars, plot_tech_trends
@@ -29,12 +27,8 @@ DATASETS = ["tech_trends", "screening", "recommendations"]
 @pytest.fixture(scope="module")
 def cleaned(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bars_data")
-    with warnings.catch_warnings():
-        # critmet.clean.to_frame calls DataFrame.set_index(verify_integrity=True), deprecated in pandas 3.1;
-        # pytest turns that warning into an error. It concerns the cleaning code, not these figures.
-        warnings.filterwarnings("ignore", message=".*verify_integrity.*", category=Pandas4Warning)
-        for dataset in DATASETS:
-            clean_dataset(dataset, RAW, out)
+    for dataset in DATASETS:
+        clean_dataset(dataset, RAW, out)
     return out
 
 

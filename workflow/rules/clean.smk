@@ -8,8 +8,6 @@ for _dataset in DATASETS:
     rule:
         name:
             f"clean_{_dataset}"
-        message:
-            f"Validate and clean the {_dataset} tables, derive their metrics and check them against the report"
         input:
             raw=raw_files(_dataset, with_uses=True),
             codes=CODE_FILES,
@@ -18,19 +16,20 @@ for _dataset in DATASETS:
         output:
             tables=update(clean_outputs(_dataset)),
             checks=update(f"results/data/checks/{_dataset}.json"),
-        params:
-            dataset=_dataset,
-            raw_dir=RAW,
         log:
             f"results/logs/clean_{_dataset}.log",
+        conda:
+            "../../environment.yml"
+        params:
+            dataset=_dataset,
+        message:
+            f"Validate and clean the {_dataset} tables, derive their metrics and check them against the report"
         shell:
-            "python workflow/scripts/clean_dataset.py --dataset {params.dataset} --raw-dir {params.raw_dir}"
-            " --out-dir results/data > {log} 2>&1"
+            "python workflow/scripts/clean_dataset.py --dataset {params.dataset} --register {input.register}"
+            " --checks {output.checks} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule audit_data:
-    message:
-        "Write the audit of the report's inconsistencies and the manifest of checksums"
     input:
         checks=expand("results/data/checks/{dataset}.json", dataset=DATASETS),
         tables=[f for d in DATASETS for f in clean_outputs(d)],
@@ -42,9 +41,13 @@ rule audit_data:
         manifest=update("results/data/manifest.json"),
     log:
         "results/logs/audit_data.log",
+    conda:
+        "../../environment.yml"
+    message:
+        "Write the audit of the report's inconsistencies and the manifest of checksums"
     shell:
         "python workflow/scripts/audit_data.py --raw-dir data/raw --data-dir results/data"
-        " --audit {output.audit} --manifest {output.manifest} > {log} 2>&1"
+        " --audit {output.audit} --manifest {output.manifest} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule data:

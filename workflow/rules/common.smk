@@ -10,7 +10,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 from critmet.io import load_yaml
 from critmet.validate import RawDataError, validate_all
 
-
 validate(config, "../../config/config.schema.yaml")
 
 RAW = "data/raw"
@@ -66,7 +65,7 @@ STYLE_FILES = ["workflow/src/critmet/figures/style.yaml"]
 
 
 def code_files(*parts):
-    """The package modules a rule runs, as inputs: editing the code reruns the rule (a shell rule has no
+    """The package modules a job runs, as its inputs. Editing the code reruns the job (shell jobs have no
     'code' rerun trigger of its own)."""
     root = Path("workflow/src/critmet")
     files = []
@@ -74,3 +73,24 @@ def code_files(*parts):
         path = root / part
         files += sorted(str(p) for p in path.rglob("*.py")) if path.is_dir() else [str(path)]
     return files
+
+
+def report_inputs(langs):
+    """What a rendering reads: the variables, the checks (footnotes), the figures and text of its
+    languages, templates, stylesheets, page structure, config, the register and the report code."""
+    return {
+        "variables": rules.compute_variables.output.json,
+        "checks": expand("results/data/checks/{dataset}.json", dataset=DATASETS),
+        "figures": [
+            f
+            for f in FIGURE_TARGETS
+            if f.endswith(".json") or (f.endswith(".svg") and any(f"/{l}/" in f for l in langs))
+        ],
+        "text": [f for f in TEXT_FILES if any(f"/{l}/" in f for l in langs)],
+        "templates": sorted(str(p) for p in Path("templates").rglob("*.j2")),
+        "css": sorted(str(p) for p in Path("templates/css").glob("*.css")),
+        "pages": "templates/pages.yaml",
+        "config": "config/config.yaml",
+        "register": f"{RAW}/discrepancy_register.csv",
+        "code": code_files("report"),
+    }

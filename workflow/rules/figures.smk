@@ -7,29 +7,35 @@ for _family, _spec in FIGURES.items():
     rule:
         name:
             _family
-        message:
-            f"Draw the {_family.removeprefix('plot_').replace('_', ' ')} figures in {', '.join(LANGS)}"
         input:
             data=dataset_files(*_spec["datasets"]),
             meta=[f"{RAW}/{t}.meta.yaml" for d in _spec["datasets"] for t in DATASETS[d]["tables"]],
             codes=CODE_FILES,
-            labels=sorted(str(p) for lang in LANGS for p in Path(f"templates/text/{lang}").glob("figures*.yaml")),
+            labels=sorted(
+                str(p) for lang in LANGS for p in Path(f"templates/text/{lang}").glob("figures*.yaml")
+            ),
             style=STYLE_FILES,
-            code=code_files("figures/common.py", "figures/style.py", f"figures/{_spec.get('module', _family)}.py"),
+            code=code_files(
+                "figures/common.py", "figures/style.py", f"figures/{_spec.get('module', _family)}.py"
+            ),
         output:
             **{kind: update(files) for kind, files in figure_outputs(_family).items()},
+        log:
+            f"results/logs/{_family}.log",
+        conda:
+            "../../environment.yml"
         params:
             family=_family,
             module=_spec.get("module", _family),
             figures=" ".join(_spec["figures"]),
             langs=" ".join(LANGS),
             dpi=config["figures"]["png_dpi"],
-        log:
-            f"results/logs/{_family}.log",
+        message:
+            f"Draw the {_family.removeprefix('plot_').replace('_', ' ')} figures in {', '.join(LANGS)}"
         shell:
             "python workflow/scripts/plot_figures.py --module {params.module} --figures {params.figures}"
             " --langs {params.langs} --dpi {params.dpi} --data-dir results/data --raw-dir data/raw"
-            " --text-dir templates/text --out-dir results/figures > {log} 2>&1"
+            " --text-dir templates/text --out-dir results/figures > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule figures:

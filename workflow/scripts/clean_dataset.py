@@ -1,7 +1,11 @@
-"""Rule clean_<dataset>: validate and clean one dataset (thin adapter over critmet.clean.clean_dataset)."""
+"""Rule clean_<dataset>: validate and clean one dataset (thin adapter over critmet.clean.clean_dataset).
+
+The raw folder is the one holding the discrepancy register; the cleaned tables go beside the checks folder.
+"""
 
 import argparse
 import sys
+from pathlib import Path
 
 from critmet.clean import clean_dataset
 from critmet.validate import RawDataError
@@ -10,19 +14,18 @@ from critmet.validate import RawDataError
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--raw-dir", required=True)
-    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--register", required=True, help="data/raw/discrepancy_register.csv")
+    parser.add_argument("--checks", required=True, help="results/data/checks/<dataset>.json")
     args = parser.parse_args()
+    raw_dir, out_dir = Path(args.register).parent, Path(args.checks).parent.parent
     try:
-        result = clean_dataset(args.dataset, args.raw_dir, args.out_dir)
+        result = clean_dataset(args.dataset, raw_dir, out_dir)
     except RawDataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     statuses = [r["status"] for r in result["printed"]]
-    print(
-        f"{args.dataset}: {len(statuses)} printed values: "
-        + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses)))
-    )
+    counts = ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses)))
+    print(f"{args.dataset}: {len(statuses)} printed values: {counts}")
     return 0
 
 

@@ -23,11 +23,19 @@ def main() -> int:
     parser.add_argument("--raw-dir", default="data/raw")
     args = parser.parse_args()
     templates = Path(args.templates_dir)
-    inputs = Inputs(templates_dir=templates, text_dir=templates / "text", data_dir=Path(args.data_dir),
-                    figures_dir=Path(args.figures_dir), raw_dir=Path(args.raw_dir),
-                    variables_json=Path(args.variables), config=load_yaml(args.config))
+    inputs = Inputs(
+        templates_dir=templates,
+        text_dir=templates / "text",
+        data_dir=Path(args.data_dir),
+        figures_dir=Path(args.figures_dir),
+        raw_dir=Path(args.raw_dir),
+        variables_json=Path(args.variables),
+        config=load_yaml(args.config),
+    )
     try:
-        written = render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
+        written = (
+            render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
+        )
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

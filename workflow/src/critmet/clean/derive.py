@@ -324,7 +324,10 @@ def derive_gan_map(frames: dict, codes) -> list[Metric]:
 
 
 # ---------------------------------------------------------------------------------------------- supply
-SUPPLY_SUMMARY_YEARS = {"ga_supply": (2010, 2020), "mg_supply": (2000, 2010, 2018)}  # the report's summary table
+SUPPLY_SUMMARY_YEARS = {
+    "ga_supply": (2010, 2020),
+    "mg_supply": (2000, 2010, 2018),
+}  # the report's summary table
 
 
 def _supply(frames: dict, table: str, unit: str) -> list[Metric]:
@@ -347,22 +350,45 @@ def _supply(frames: dict, table: str, unit: str) -> list[Metric]:
         if complete:
             primary = known
             if pd.notna(printed_demand):
-                metrics.append(Metric(f"demand_line_{year}", primary * (1 + rate), unit, expected=float(printed_demand),
-                                      tolerance=0.5 + 0.5 * (1 + rate), table=f"{table}_demand",
-                                      what=f"{year}: primary supply x (1 + recycling rate) against the demand line"))
+                metrics.append(
+                    Metric(
+                        f"demand_line_{year}",
+                        primary * (1 + rate),
+                        unit,
+                        expected=float(printed_demand),
+                        tolerance=0.5 + 0.5 * (1 + rate),
+                        table=f"{table}_demand",
+                        what=f"{year}: primary supply x (1 + recycling rate) against the demand line",
+                    )
+                )
         elif pd.notna(printed_demand):
             primary = float(printed_demand) / (1 + rate)
         else:
-            raise CheckError(table, f"{year} has empty country cells and no demand label to derive its total from",
-                             expected=f"either every country of {year}, or its demand in {table}_demand.csv")
-        metrics += [Metric(f"total_{year}", primary, unit), Metric(f"recycling_{year}", primary * rate, unit),
-                    Metric(f"demand_{year}", primary * (1 + rate), unit)]
+            raise CheckError(
+                table,
+                f"{year} has empty country cells and no demand label to derive its total from",
+                expected=f"either every country of {year}, or its demand in {table}_demand.csv",
+            )
+        metrics += [
+            Metric(f"total_{year}", primary, unit),
+            Metric(f"recycling_{year}", primary * rate, unit),
+            Metric(f"demand_{year}", primary * (1 + rate), unit),
+        ]
         for _, row in group.iterrows():
             if pd.notna(row[value]):
                 metrics.append(Metric(f"value_{row['country']}_{year}", float(row[value]), unit))
                 metrics.append(Metric(f"share_{row['country']}_{year}", 100.0 * row[value] / primary, "%"))
-        series.append({"year": year, "primary": primary, "assigned": known, "undetermined": primary - known,
-                       "recycling": primary * rate, "demand": primary * (1 + rate), "complete": complete})
+        series.append(
+            {
+                "year": year,
+                "primary": primary,
+                "assigned": known,
+                "undetermined": primary - known,
+                "recycling": primary * rate,
+                "demand": primary * (1 + rate),
+                "complete": complete,
+            }
+        )
     rates = line["recycling_rate_pct"].unique()
     if len(rates) == 1:
         metrics.append(Metric("recycling_rate_pct", float(rates[0]), "%"))
@@ -379,7 +405,9 @@ def _supply(frames: dict, table: str, unit: str) -> list[Metric]:
             if f"value_{code}_{year}" in by:
                 metrics.append(Metric(f"summary_{code}_{year}", by[f"value_{code}_{year}"], unit))
         if f"value_{code}_{years[0]}" in by and f"value_{code}_{years[-1]}" in by:
-            metrics.append(Metric(f"diff_{code}", by[f"value_{code}_{years[-1]}"] - by[f"value_{code}_{years[0]}"], unit))
+            metrics.append(
+                Metric(f"diff_{code}", by[f"value_{code}_{years[-1]}"] - by[f"value_{code}_{years[0]}"], unit)
+            )
     metrics.append(Metric("diff_total", by[f"total_{years[-1]}"] - by[f"total_{years[0]}"], unit))
     return metrics
 
@@ -396,8 +424,10 @@ def derive_mg_supply(frames: dict, codes) -> list[Metric]:
 # Groups of segments the report quotes CAGRs for (its callouts), by code.
 DEMAND_GROUPS = {
     "ga_demand": {"GA6N": ["GA6N_GAAS", "GA6N_GAN_SI", "GA6N_GAN_GAN"], "GA5N": ["GA5N"]},
-    "mg_demand": {"auto": ["MG_AL_AUTO", "MG_DC_AUTO"],
-                  "nonauto": ["MG_AL_OTH", "MG_DC_OTH", "MG_STEEL", "MG_REDUCT", "MG_OTHER"]},
+    "mg_demand": {
+        "auto": ["MG_AL_AUTO", "MG_DC_AUTO"],
+        "nonauto": ["MG_AL_OTH", "MG_DC_OTH", "MG_STEEL", "MG_REDUCT", "MG_OTHER"],
+    },
 }
 DEMAND_TABLE_YEARS = {"ga_demand": (2020, 2025, 2030, 2035), "mg_demand": (2010, 2020, 2035)}  # table columns
 DEMAND_DIFF = (2020, 2035)  # the tables' difference column: 2020 -> 2035
@@ -420,17 +450,29 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
         elif not math.isnan(label):
             total = label
         else:
-            raise CheckError(table, f"{year} has empty cells and no total label", expected=f"a total for {year}")
+            raise CheckError(
+                table, f"{year} has empty cells and no total label", expected=f"a total for {year}"
+            )
         status = group["status"].iloc[0]
         metrics.append(Metric(f"total_{year}", total, unit))
         for _, row in group.iterrows():
             if pd.notna(row[value]):
                 values[(row[category], year)] = float(row[value])
-                metrics += [Metric(f"value_{row[category]}_{year}", float(row[value]), unit),
-                            Metric(f"label_{row[category]}_{year}", float(row[value]), unit),
-                            Metric(f"share_{row[category]}_{year}", 100.0 * row[value] / total, "%")]
-        series.append({"year": year, "status": status, "total": total, "assigned": known,
-                       "undetermined": total - known, "complete": complete})
+                metrics += [
+                    Metric(f"value_{row[category]}_{year}", float(row[value]), unit),
+                    Metric(f"label_{row[category]}_{year}", float(row[value]), unit),
+                    Metric(f"share_{row[category]}_{year}", 100.0 * row[value] / total, "%"),
+                ]
+        series.append(
+            {
+                "year": year,
+                "status": status,
+                "total": total,
+                "assigned": known,
+                "undetermined": total - known,
+                "complete": complete,
+            }
+        )
     frame = pd.DataFrame(series)
     frames[f"{table}_series"] = frame
     totals = dict(zip(frame["year"], frame["total"], strict=True))
@@ -440,7 +482,9 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
     for name, members in DEMAND_GROUPS[table].items():
         if members == [name]:  # a group of one segment: its metrics are the segment's own
             group_values = {y: values[(name, y)] for y in totals if (name, y) in values}
-            metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
+            metrics += [
+                Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)
+            ]
             continue
         group_values = {}
         for y in totals:
@@ -450,18 +494,24 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
             elif all((c, y) in values for c in others):  # the unsplit rest of the year belongs to this group
                 group_values[y] = totals[y] - sum(values[(c, y)] for c in others)
         metrics += [Metric(f"value_{name}_{y}", v, unit) for y, v in group_values.items()]
-        metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
+        metrics += [
+            Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)
+        ]
         for y in table_years:
             if y in group_values:
                 metrics.append(Metric(f"summary_{name}_{y}", group_values[y], unit))
         if all(y in group_values for y in DEMAND_DIFF):
-            metrics.append(Metric(f"diff_{name}", group_values[DEMAND_DIFF[1]] - group_values[DEMAND_DIFF[0]], unit))
+            metrics.append(
+                Metric(f"diff_{name}", group_values[DEMAND_DIFF[1]] - group_values[DEMAND_DIFF[0]], unit)
+            )
     for code in demand[category].unique():
         for y in table_years:
             if (code, y) in values:
                 metrics.append(Metric(f"summary_{code}_{y}", values[(code, y)], unit))
         if all((code, y) in values for y in DEMAND_DIFF):
-            metrics.append(Metric(f"diff_{code}", values[(code, DEMAND_DIFF[1])] - values[(code, DEMAND_DIFF[0])], unit))
+            metrics.append(
+                Metric(f"diff_{code}", values[(code, DEMAND_DIFF[1])] - values[(code, DEMAND_DIFF[0])], unit)
+            )
     for y in table_years:
         metrics.append(Metric(f"summary_total_{y}", totals[y], unit))
     metrics.append(Metric("diff_total", totals[DEMAND_DIFF[1]] - totals[DEMAND_DIFF[0]], unit))

@@ -58,7 +58,9 @@ def load_labels(text_dir: Path, lang: str) -> dict:
     for path in sorted((Path(text_dir) / lang).glob("figures*.yaml")):
         for key, value in (load_yaml(path) or {}).items():
             if key in labels:
-                raise ValueError(f"{path}: figure label group '{key}' is already defined in another figures*.yaml")
+                raise ValueError(
+                    f"{path}: figure label group '{key}' is already defined in another figures*.yaml"
+                )
             labels[key] = value
     return labels
 

@@ -12,7 +12,10 @@ from critmet.figures.plot_supply_bars import HATCH, printed_cagr_periods, x_posi
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
-DATASETS = {"ga": ("ga_demand", "segment", "ga_segment", "t"), "mg": ("mg_demand", "sector", "mg_sector", "kt")}
+DATASETS = {
+    "ga": ("ga_demand", "segment", "ga_segment", "t"),
+    "mg": ("mg_demand", "sector", "mg_sector", "kt"),
+}
 
 
 def _categories(frame, column: str, kind: str, style: Style) -> list[str]:
@@ -33,20 +36,44 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax = fig.add_axes((0.11, 0.24, 0.87, 0.72))
     projected = [pos[y] for y in years if series.loc[y, "status"] == "projection"]
     if projected:
-        ax.axvspan(min(projected) - 0.6, max(projected) + 0.6, color=style.config["colors"]["projection_bg"], zorder=0)
+        ax.axvspan(
+            min(projected) - 0.6,
+            max(projected) + 0.6,
+            color=style.config["colors"]["projection_bg"],
+            zorder=0,
+        )
     bottom = np.zeros(len(years))
     drawn: dict[str, list[float]] = {}
     for code in _categories(demand, column, kind, style):
         rows = demand[demand[column] == code].set_index("year").reindex(years)
         heights = rows[value].fillna(0.0).to_numpy()
-        ax.bar(xs, heights, bottom=bottom, width=0.7, color=style.color(code), label=style.name(code),
-               edgecolor="white", linewidth=0.3, zorder=2)
+        ax.bar(
+            xs,
+            heights,
+            bottom=bottom,
+            width=0.7,
+            color=style.color(code),
+            label=style.name(code),
+            edgecolor="white",
+            linewidth=0.3,
+            zorder=2,
+        )
         drawn[code] = [float(h) for h in heights]
         bottom += heights
     undetermined = series["undetermined"].clip(lower=0).to_numpy()
     if undetermined.max() > 1e-9:
-        ax.bar(xs, undetermined, bottom=bottom, width=0.7, color="white", hatch=HATCH, zorder=2,
-               edgecolor=style.config["colors"]["muted"], linewidth=0.3, label=style.label("demand.undetermined"))
+        ax.bar(
+            xs,
+            undetermined,
+            bottom=bottom,
+            width=0.7,
+            color="white",
+            hatch=HATCH,
+            zorder=2,
+            edgecolor=style.config["colors"]["muted"],
+            linewidth=0.3,
+            label=style.label("demand.undetermined"),
+        )
         drawn["undetermined"] = [float(h) for h in undetermined]
     totals = series["total"].to_numpy()
     small = style.config["font"]["small_size"]
@@ -57,25 +84,55 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
         rate = metrics[f"cagr_{start}_{end}"]
         y0, y1 = series.loc[start, "total"], series.loc[end, "total"]
         lift = top * (0.1 + 0.04 * (k % 2))
-        ax.annotate("", xy=(pos[end], y1 + lift), xytext=(pos[start], y0 + lift),
-                    arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["accent"], "lw": 1.1}, zorder=4)
-        ax.text((pos[start] + pos[end]) / 2, (y0 + y1) / 2 + lift + top * 0.03,
-                style.label("demand.cagr", start=start, end=end, rate=num(rate, 1)), ha="center", va="bottom",
-                fontsize=small - 0.3, color=style.config["colors"]["accent"], fontweight="bold", zorder=5,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9})
+        ax.annotate(
+            "",
+            xy=(pos[end], y1 + lift),
+            xytext=(pos[start], y0 + lift),
+            arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["accent"], "lw": 1.1},
+            zorder=4,
+        )
+        ax.text(
+            (pos[start] + pos[end]) / 2,
+            (y0 + y1) / 2 + lift + top * 0.03,
+            style.label("demand.cagr", start=start, end=end, rate=num(rate, 1)),
+            ha="center",
+            va="bottom",
+            fontsize=small - 0.3,
+            color=style.config["colors"]["accent"],
+            fontweight="bold",
+            zorder=5,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9},
+        )
     first_projection = min((y for y in years if series.loc[y, "status"] == "projection"), default=None)
     ax.set_ylim(0, top * 1.32)
     if first_projection is not None:
-        ax.text(pos[years[0]], top * 1.27, style.label("demand.actual"), fontsize=small, color=style.config["colors"]["muted"])
-        ax.text(pos[first_projection] - 0.5, top * 1.27, style.label("demand.projection"), fontsize=small,
-                color=style.config["colors"]["muted"])
+        ax.text(
+            pos[years[0]],
+            top * 1.27,
+            style.label("demand.actual"),
+            fontsize=small,
+            color=style.config["colors"]["muted"],
+        )
+        ax.text(
+            pos[first_projection] - 0.5,
+            top * 1.27,
+            style.label("demand.projection"),
+            fontsize=small,
+            color=style.config["colors"]["muted"],
+        )
     ax.set_xticks(xs)
     ax.set_xticklabels([str(y) for y in years], fontsize=small - 1, rotation=90 if len(years) > 12 else 0)
     ax.set_ylabel(style.label("demand.axis", unit=unit))
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
-    fig.legend(loc="lower center", ncol=3, fontsize=small - 0.8, bbox_to_anchor=(0.55, 0.0), handlelength=1.0,
-               columnspacing=0.8)
+    fig.legend(
+        loc="lower center",
+        ncol=3,
+        fontsize=small - 0.8,
+        bbox_to_anchor=(0.55, 0.0),
+        handlelength=1.0,
+        columnspacing=0.8,
+    )
     return fig, {"years": years, "stack": drawn, "totals": [float(t) for t in totals]}
 
 
@@ -96,8 +153,16 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     for code in _categories(demand, column, kind, style):
         rows = demand[demand[column] == code].set_index("year").reindex(years)
         shares = (rows[f"value_{unit}"].fillna(0.0) / series.loc[years, "total"] * 100.0).to_numpy()
-        ax.bar(xs, shares, bottom=bottom, width=0.6, color=style.color(code), label=style.name(code),
-               edgecolor="white", linewidth=0.3)
+        ax.bar(
+            xs,
+            shares,
+            bottom=bottom,
+            width=0.6,
+            color=style.color(code),
+            label=style.name(code),
+            edgecolor="white",
+            linewidth=0.3,
+        )
         for x, b, s in zip(xs, bottom, shares, strict=True):
             if s >= 8:
                 ax.text(x, b + s / 2, num(s), ha="center", va="center", color="white", fontsize=small - 1.3)
@@ -105,8 +170,17 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         bottom += shares
     rest = 100.0 - bottom
     if rest.max() > 0.01:
-        ax.bar(xs, rest, bottom=bottom, width=0.6, color="white", hatch=HATCH, edgecolor=style.config["colors"]["muted"],
-               linewidth=0.3, label=style.label("demand.undetermined"))
+        ax.bar(
+            xs,
+            rest,
+            bottom=bottom,
+            width=0.6,
+            color="white",
+            hatch=HATCH,
+            edgecolor=style.config["colors"]["muted"],
+            linewidth=0.3,
+            label=style.label("demand.undetermined"),
+        )
         drawn["undetermined"] = [float(r) for r in rest]
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 50, 100])
@@ -114,8 +188,14 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     ax.set_xticks(xs)
     ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
     ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=small - 1.2, handlelength=0.9,
-              columnspacing=0.7)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=3,
+        fontsize=small - 1.2,
+        handlelength=0.9,
+        columnspacing=0.7,
+    )
     return fig, {"years": years, "shares": drawn, "positions": pos}
 
 
@@ -132,16 +212,26 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         if name.endswith("_bars"):
             fig, values = draw_bars(mineral, data, style)
             title = style.label("demand.title", mineral=label_mineral)
-            alt = style.label("demand.alt", mineral=label_mineral, first=first, actual_last=actual_last, last=last,
-                              v_first=num(metrics[f"total_{first}"]), v_actual=num(metrics[f"total_{actual_last}"]),
-                              v_last=num(metrics[f"total_{last}"]), unit=unit)
+            alt = style.label(
+                "demand.alt",
+                mineral=label_mineral,
+                first=first,
+                actual_last=actual_last,
+                last=last,
+                v_first=num(metrics[f"total_{first}"]),
+                v_actual=num(metrics[f"total_{actual_last}"]),
+                v_last=num(metrics[f"total_{last}"]),
+                unit=unit,
+            )
             sources = [table, f"{table}_totals"]
         else:
             fig, values = draw_shares(mineral, data, style)
             title = style.label("demand.shares_title_of", mineral=label_mineral)
             parts = style.label("list_sep").join(
-                f"{style.name(code)} {num(shares[-1])}%" for code, shares in values["shares"].items()
-                if code != "undetermined")
+                f"{style.name(code)} {num(shares[-1])}%"
+                for code, shares in values["shares"].items()
+                if code != "undetermined"
+            )
             alt = style.label("demand.shares_alt", year=values["years"][-1], parts=parts)
             sources = [table]
         out[name] = Drawn(fig, title, alt, sources, values=values)

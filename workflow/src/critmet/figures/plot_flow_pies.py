@@ -39,8 +39,13 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         colors.append(style.config["colors"]["unallocated"])
         labels.append(missing_label)
         hatched.append(len(sizes) - 1)
-    wedges, _ = ax.pie(sizes, colors=colors, startangle=90, counterclock=False,
-                       wedgeprops={"width": 0.42, "edgecolor": "white", "linewidth": 0.8})
+    wedges, _ = ax.pie(
+        sizes,
+        colors=colors,
+        startangle=90,
+        counterclock=False,
+        wedgeprops={"width": 0.42, "edgecolor": "white", "linewidth": 0.8},
+    )
     for i in hatched:
         wedges[i].set_hatch("////")
         wedges[i].set_edgecolor(style.config["colors"]["muted"])
@@ -50,24 +55,61 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         if size >= LABEL_ON_WEDGE and i not in hatched:
             angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
             x, y = math.cos(angle), math.sin(angle)
-            ax.text(0.79 * x, 0.79 * y, f"{num(size)}%", ha="center", va="center", fontsize=small,
-                    color="white", fontweight="bold")
-            ax.text(1.13 * x, 1.13 * y, label, ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
-                    va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"), fontsize=small)
+            ax.text(
+                0.79 * x,
+                0.79 * y,
+                f"{num(size)}%",
+                ha="center",
+                va="center",
+                fontsize=small,
+                color="white",
+                fontweight="bold",
+            )
+            ax.text(
+                1.13 * x,
+                1.13 * y,
+                label,
+                ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
+                va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"),
+                fontsize=small,
+            )
         else:
-            legend_items.append(Patch(facecolor=wedge.get_facecolor(), hatch="////" if i in hatched else None,
-                                      edgecolor=style.config["colors"]["muted"] if i in hatched else "none",
-                                      label=f"{label} {num(size)}%"))
-    ax.text(0, 0.08, num(total, 0 if total >= 10 else 1), ha="center", va="center", fontsize=11, fontweight="bold",
-            color=style.config["colors"]["total"])
+            legend_items.append(
+                Patch(
+                    facecolor=wedge.get_facecolor(),
+                    hatch="////" if i in hatched else None,
+                    edgecolor=style.config["colors"]["muted"] if i in hatched else "none",
+                    label=f"{label} {num(size)}%",
+                )
+            )
+    ax.text(
+        0,
+        0.08,
+        num(total, 0 if total >= 10 else 1),
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
+        color=style.config["colors"]["total"],
+    )
     ax.text(0, -0.22, unit, ha="center", va="center", fontsize=small)
     ax.set_xlim(-1.8, 1.8)
     ax.set_ylim(-1.32, 1.32)
     ax.set_aspect("equal")
     ax.axis("off")
     if legend_items:
-        fig.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.5, 0.3), ncol=2, frameon=False,
-                   fontsize=small - 0.5, handlelength=0.9, handleheight=0.9, columnspacing=0.8, handletextpad=0.4)
+        fig.legend(
+            handles=legend_items,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.3),
+            ncol=2,
+            frameon=False,
+            fontsize=small - 0.5,
+            handlelength=0.9,
+            handleheight=0.9,
+            columnspacing=0.8,
+            handletextpad=0.4,
+        )
     return fig
 
 
@@ -85,19 +127,48 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         unreadable = printed[(printed["pie"] == pie) & printed["share_pct"].isna()]["country"].tolist()
         missing = None
         if spec["basis"] == "report" and unreadable:
-            missing = style.label("pies.unreadable", countries=style.label("list_sep").join(style.name(c) for c in unreadable))
+            missing = style.label(
+                "pies.unreadable", countries=style.label("list_sep").join(style.name(c) for c in unreadable)
+            )
         title = style.name(pie)
         fig = draw_pie(slices, total, spec["unit"], style, missing)
         top = metrics[f"top_share_{pie}"]
         hhi = metrics[f"hhi_{pie}"]
         top_code = slices[slices["country"] != "OTH"].sort_values("share_pct").iloc[-1]["country"]
-        fig.text(0.5, 0.04, style.label("pies.concentration", top=style.name(top_code), share=num(top), hhi=num(hhi)),
-                 ha="center", va="bottom", fontsize=style.config["font"]["small_size"] - 0.5,
-                 color=style.config["colors"]["muted"])
-        parts = style.label("list_sep").join(f"{style.name(c)} {num(s)}%" for c, s in zip(slices["country"], slices["share_pct"], strict=True))
-        alt = style.label("pies.alt", title=title, total=num(total), unit=spec["unit"], parts=parts, hhi=num(hhi))
-        tables = ["usgs_mcs2023_world", "material_flow_totals"] if spec["basis"] == "usgs" else ["material_flow_pies", "material_flow_totals"]
-        out[name] = Drawn(fig, title, alt, tables, values={
-            "slices": {c: round(float(s), 4) for c, s in zip(slices["country"], slices["share_pct"], strict=True)},
-            "total": total, "unit": spec["unit"], "basis": spec["basis"], "top_share": top, "hhi": hhi})
+        fig.text(
+            0.5,
+            0.04,
+            style.label("pies.concentration", top=style.name(top_code), share=num(top), hhi=num(hhi)),
+            ha="center",
+            va="bottom",
+            fontsize=style.config["font"]["small_size"] - 0.5,
+            color=style.config["colors"]["muted"],
+        )
+        parts = style.label("list_sep").join(
+            f"{style.name(c)} {num(s)}%" for c, s in zip(slices["country"], slices["share_pct"], strict=True)
+        )
+        alt = style.label(
+            "pies.alt", title=title, total=num(total), unit=spec["unit"], parts=parts, hhi=num(hhi)
+        )
+        tables = (
+            ["usgs_mcs2023_world", "material_flow_totals"]
+            if spec["basis"] == "usgs"
+            else ["material_flow_pies", "material_flow_totals"]
+        )
+        out[name] = Drawn(
+            fig,
+            title,
+            alt,
+            tables,
+            values={
+                "slices": {
+                    c: round(float(s), 4) for c, s in zip(slices["country"], slices["share_pct"], strict=True)
+                },
+                "total": total,
+                "unit": spec["unit"],
+                "basis": spec["basis"],
+                "top_share": top,
+                "hhi": hhi,
+            },
+        )
     return out

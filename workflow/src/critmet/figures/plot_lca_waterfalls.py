@@ -15,7 +15,11 @@ from critmet.figures.common import Drawn, FigureData
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
-ROUTES = {"ga_lca_waterfall": "GA_BAYER", "mg_pidgeon_lca_waterfall": "MG_PIDGEON", "mg_brine_lca_waterfall": "MG_BRINE"}
+ROUTES = {
+    "ga_lca_waterfall": "GA_BAYER",
+    "mg_pidgeon_lca_waterfall": "MG_PIDGEON",
+    "mg_brine_lca_waterfall": "MG_BRINE",
+}
 
 
 def step_table(steps, route: str):
@@ -23,15 +27,17 @@ def step_table(steps, route: str):
     rows = []
     for order, group in steps[steps["route"] == route].groupby("step_order", sort=True):
         values = group["value_kg_co2_per_kg"].dropna()
-        rows.append({
-            "order": int(order),
-            "step": group["step"].iloc[0],
-            "value": float(values.sum()) if not values.empty else None,
-            "basis": sorted(set(group["basis"]) - {"unallocated"}),
-            "carriers": [c for c in group["energy_carrier"].dropna().unique()],
-            "levers": [lv for lv in group["lever"].dropna().unique()],
-            "references": [r for r in group["reference"].dropna().unique()],
-        })
+        rows.append(
+            {
+                "order": int(order),
+                "step": group["step"].iloc[0],
+                "value": float(values.sum()) if not values.empty else None,
+                "basis": sorted(set(group["basis"]) - {"unallocated"}),
+                "carriers": [c for c in group["energy_carrier"].dropna().unique()],
+                "levers": [lv for lv in group["lever"].dropna().unique()],
+                "references": [r for r in group["reference"].dropna().unique()],
+            }
+        )
     return rows
 
 
@@ -45,25 +51,75 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     steps_drawn = []
     for i, row in enumerate(rows):
         if row["value"] is None:
-            ax.add_patch(Rectangle((i - 0.36, 0), 0.72, total * 0.02, facecolor="none",
-                                   edgecolor=colors["muted"], linestyle=":", lw=0.7))
-            ax.text(i, total * 0.05, style.label("lca.no_value"), ha="center", va="bottom", fontsize=small - 1,
-                    color=colors["muted"])
+            ax.add_patch(
+                Rectangle(
+                    (i - 0.36, 0),
+                    0.72,
+                    total * 0.02,
+                    facecolor="none",
+                    edgecolor=colors["muted"],
+                    linestyle=":",
+                    lw=0.7,
+                )
+            )
+            ax.text(
+                i,
+                total * 0.05,
+                style.label("lca.no_value"),
+                ha="center",
+                va="bottom",
+                fontsize=small - 1,
+                color=colors["muted"],
+            )
             steps_drawn.append(None)
             continue
         estimate = "derivation" in row["basis"]
-        ax.bar(i, row["value"], bottom=cumulative, width=0.72, color=colors["accent"], alpha=0.85,
-               edgecolor=colors["estimate_edge"], linestyle="--" if estimate else "-", lw=0.9)
+        ax.bar(
+            i,
+            row["value"],
+            bottom=cumulative,
+            width=0.72,
+            color=colors["accent"],
+            alpha=0.85,
+            edgecolor=colors["estimate_edge"],
+            linestyle="--" if estimate else "-",
+            lw=0.9,
+        )
         label = num(row["value"], 1) + ("*" if estimate else "")
         ax.text(i, cumulative + row["value"] + total * 0.015, label, ha="center", va="bottom", fontsize=small)
         steps_drawn.append(row["value"])
         cumulative += row["value"]
     unallocated = total - cumulative
-    ax.bar(n, unallocated, bottom=cumulative, width=0.72, color="white", hatch="////", edgecolor=colors["muted"], lw=0.6)
-    ax.text(n, total + total * 0.015, num(unallocated, 1), ha="center", va="bottom", fontsize=small, color=colors["muted"])
+    ax.bar(
+        n,
+        unallocated,
+        bottom=cumulative,
+        width=0.72,
+        color="white",
+        hatch="////",
+        edgecolor=colors["muted"],
+        lw=0.6,
+    )
+    ax.text(
+        n,
+        total + total * 0.015,
+        num(unallocated, 1),
+        ha="center",
+        va="bottom",
+        fontsize=small,
+        color=colors["muted"],
+    )
     ax.bar(n + 1, total, width=0.72, color=colors["total"])
-    ax.text(n + 1, total + total * 0.015, num(total, 1), ha="center", va="bottom", fontsize=small + 1, fontweight="bold",
-            color=colors["total"])
+    ax.text(
+        n + 1,
+        total + total * 0.015,
+        num(total, 1),
+        ha="center",
+        va="bottom",
+        fontsize=small + 1,
+        fontweight="bold",
+        color=colors["total"],
+    )
     for i in range(n + 1):  # connectors between the floating bars
         level = sum(v for v in steps_drawn[: i + 1] if v is not None) if i < n else total
         ax.plot([i + 0.36, i + 0.64], [level, level], color=colors["muted"], lw=0.5)
@@ -75,17 +131,37 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     for i, row in enumerate(rows):  # the reduction levers under each step
         if row["levers"]:
             tag = "\n".join(style.wrap(style.label(f"lca.levers.{lv}"), width + 2) for lv in row["levers"])
-            ax.text(i, -0.3, tag, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=small - 1.6,
-                    color=colors["reduction"], bbox={"boxstyle": "round,pad=0.25", "facecolor": "#eef7f1",
-                                                     "edgecolor": colors["reduction"], "lw": 0.5})
+            ax.text(
+                i,
+                -0.3,
+                tag,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=small - 1.6,
+                color=colors["reduction"],
+                bbox={
+                    "boxstyle": "round,pad=0.25",
+                    "facecolor": "#eef7f1",
+                    "edgecolor": colors["reduction"],
+                    "lw": 0.5,
+                },
+            )
     ax.set_xlim(-0.6, n + 1.6)
     ax.set_ylim(0, total * 1.15)
     ax.set_ylabel(style.label("lca.axis", unit=style.label(f"lca.units.{route}")), fontsize=small)
     ax.grid(axis="y", color=colors["grid"], lw=0.5)
     ax.set_axisbelow(True)
     if any("derivation" in r["basis"] for r in rows):
-        fig.text(0.99, 0.01, style.label("lca.note_estimate"), fontsize=small - 1.4, color=colors["muted"],
-                 va="bottom", ha="right")
+        fig.text(
+            0.99,
+            0.01,
+            style.label("lca.note_estimate"),
+            fontsize=small - 1.4,
+            color=colors["muted"],
+            va="bottom",
+            ha="right",
+        )
     return fig, {"steps": steps_drawn, "unallocated": unallocated, "total": total}
 
 
@@ -100,8 +176,13 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         fig, values = draw_waterfall(route, rows, total, style)
         known = [r for r in rows if r["value"] is not None]
         parts = style.label("list_sep").join(f"{style.name(r['step'])} {num(r['value'], 1)}" for r in known)
-        alt = style.label("lca.alt", route=style.name(route), total=num(total, 1), unit=style.label(f"lca.units.{route}"),
-                          parts=parts or style.label("lca.none"), unallocated=num(values["unallocated"], 1))
+        alt = style.label(
+            "lca.alt",
+            route=style.name(route),
+            total=num(total, 1),
+            unit=style.label(f"lca.units.{route}"),
+            parts=parts or style.label("lca.none"),
+            unallocated=num(values["unallocated"], 1),
+        )
         out[name] = Drawn(fig, style.name(route), alt, ["lca_totals", "lca_steps"], values=values)
     return out
-

@@ -16,7 +16,10 @@ from critmet.figures.common import Drawn, FigureData
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
-LEVEL_RING = {"high": 0.9, "low": 0.25}  # position of a qualitative level on the radar (0 centre, 1 outer ring)
+LEVEL_RING = {
+    "high": 0.9,
+    "low": 0.25,
+}  # position of a qualitative level on the radar (0 centre, 1 outer ring)
 
 
 def _value_text(row, style: Style) -> str:
@@ -48,19 +51,53 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
     small = style.config["font"]["small_size"]
     for i, (_, row) in enumerate(rows.iterrows()):
         color = _risk_color(row, style)
-        box = FancyBboxPatch((i + 0.05, 0.12), 0.9, 0.56, boxstyle="round,pad=0.0,rounding_size=0.05",
-                             facecolor=color, edgecolor="white", linewidth=1.0)
+        box = FancyBboxPatch(
+            (i + 0.05, 0.12),
+            0.9,
+            0.56,
+            boxstyle="round,pad=0.0,rounding_size=0.05",
+            facecolor=color,
+            edgecolor="white",
+            linewidth=1.0,
+        )
         ax.add_patch(box)
         dark = color in ("#c51b8a", "#7a0177")
-        ax.text(i + 0.5, 0.47, _value_text(row, style), ha="center", va="center", fontsize=11, fontweight="bold",
-                color="white" if dark else style.config["colors"]["ink"])
-        ax.text(i + 0.5, 0.22, f"{row['axis_no']} {style.name(row['axis'])}", ha="center", va="center",
-                fontsize=small - 0.3, color="white" if dark else style.config["colors"]["ink"])
+        ax.text(
+            i + 0.5,
+            0.47,
+            _value_text(row, style),
+            ha="center",
+            va="center",
+            fontsize=11,
+            fontweight="bold",
+            color="white" if dark else style.config["colors"]["ink"],
+        )
+        ax.text(
+            i + 0.5,
+            0.22,
+            f"{row['axis_no']} {style.name(row['axis'])}",
+            ha="center",
+            va="center",
+            fontsize=small - 0.3,
+            color="white" if dark else style.config["colors"]["ink"],
+        )
         if row["axis_no"] == choke:
-            ax.text(i + 0.5, 0.86, style.label("risk.choke_point"), ha="center", va="center", fontsize=small,
-                    fontweight="bold", color=style.config["colors"]["CN"])
-            ax.annotate("", xy=(i + 0.5, 0.70), xytext=(i + 0.5, 0.80),
-                        arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["CN"], "lw": 1.0})
+            ax.text(
+                i + 0.5,
+                0.86,
+                style.label("risk.choke_point"),
+                ha="center",
+                va="center",
+                fontsize=small,
+                fontweight="bold",
+                color=style.config["colors"]["CN"],
+            )
+            ax.annotate(
+                "",
+                xy=(i + 0.5, 0.70),
+                xytext=(i + 0.5, 0.80),
+                arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["CN"], "lw": 1.0},
+            )
     return fig
 
 
@@ -86,19 +123,30 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
     ax.plot(xs, ys, color=red, lw=1.4, marker="o", ms=3)
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0])
-    ax.set_yticklabels(["25%", "50%", "75%", "100%"], fontsize=style.config["font"]["small_size"] - 1.5,
-                       color=style.config["colors"]["muted"])
+    ax.set_yticklabels(
+        ["25%", "50%", "75%", "100%"],
+        fontsize=style.config["font"]["small_size"] - 1.5,
+        color=style.config["colors"]["muted"],
+    )
     ax.set_xticks(angles)
     width = 9 if style.lang == "ja" else 16
-    labels = [f"{r['axis_no']} " + style.wrap(style.name(r["axis"]), width) + f"\n{_value_text(r, style)}"
-              for _, r in rows.iterrows()]
+    labels = [
+        f"{r['axis_no']} " + style.wrap(style.name(r["axis"]), width) + f"\n{_value_text(r, style)}"
+        for _, r in rows.iterrows()
+    ]
     ax.set_xticklabels(labels, fontsize=style.config["font"]["small_size"] - 0.5)
     ax.tick_params(axis="x", pad=11)
     ax.grid(color=style.config["colors"]["grid"], lw=0.6)
     ax.spines["polar"].set_color(style.config["colors"]["grid"])
-    fig.text(0.5, 0.01, style.wrap(style.label("risk.radar_note"), 40 if style.lang == "ja" else 70),
-             ha="center", va="bottom",
-             fontsize=style.config["font"]["small_size"] - 1.2, color=style.config["colors"]["muted"])
+    fig.text(
+        0.5,
+        0.01,
+        style.wrap(style.label("risk.radar_note"), 40 if style.lang == "ja" else 70),
+        ha="center",
+        va="bottom",
+        fontsize=style.config["font"]["small_size"] - 1.2,
+        color=style.config["colors"]["muted"],
+    )
     return fig, rings
 
 
@@ -108,11 +156,17 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
     for name in figures:
         mineral = "Ga" if name.startswith("ga_") else "Mg"
         rows = risk[risk["mineral"] == mineral].reset_index(drop=True)
-        parts = style.label("list_sep").join(f"{style.name(r['axis'])} {_value_text(r, style)}" for _, r in rows.iterrows())
+        parts = style.label("list_sep").join(
+            f"{style.name(r['axis'])} {_value_text(r, style)}" for _, r in rows.iterrows()
+        )
         if name.endswith("_strip"):
             fig = draw_strip(rows, mineral, style)
-            values = {"axes": {int(r["axis_no"]): (None if math.isnan(r["share_pct"]) else float(r["share_pct"]))
-                               for _, r in rows.iterrows()}}
+            values = {
+                "axes": {
+                    int(r["axis_no"]): (None if math.isnan(r["share_pct"]) else float(r["share_pct"]))
+                    for _, r in rows.iterrows()
+                }
+            }
             title = style.label("risk.strip_title", mineral=style.name(mineral))
         else:
             fig, rings = draw_radar(rows, mineral, style)
@@ -121,4 +175,3 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         alt = style.label("risk.alt", title=title, parts=parts)
         out[name] = Drawn(fig, title, alt, ["risk_profile"], values=values)
     return out
-

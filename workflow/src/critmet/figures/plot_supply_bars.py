@@ -61,54 +61,121 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     for code in _stack_order(supply, style):
         rows = supply[supply["country"] == code].set_index("year").reindex(years)
         heights = rows[value].fillna(0.0).to_numpy()
-        bars = ax.bar(xs, heights, bottom=bottom, width=0.72, color=style.color(code), label=style.name(code),
-                      edgecolor="white", linewidth=0.3)
+        bars = ax.bar(
+            xs,
+            heights,
+            bottom=bottom,
+            width=0.72,
+            color=style.color(code),
+            label=style.name(code),
+            edgecolor="white",
+            linewidth=0.3,
+        )
         handles.append(bars)
         drawn[code] = [float(h) for h in heights]
         bottom += heights
     undetermined = series["undetermined"].clip(lower=0).to_numpy()
     if undetermined.max() > 1e-9:
-        bars = ax.bar(xs, undetermined, bottom=bottom, width=0.72, color="white", hatch=HATCH,
-                      edgecolor=style.config["colors"]["muted"], linewidth=0.3, label=style.label("supply.undetermined"))
+        bars = ax.bar(
+            xs,
+            undetermined,
+            bottom=bottom,
+            width=0.72,
+            color="white",
+            hatch=HATCH,
+            edgecolor=style.config["colors"]["muted"],
+            linewidth=0.3,
+            label=style.label("supply.undetermined"),
+        )
         handles.append(bars)
         drawn["undetermined"] = [float(h) for h in undetermined]
         bottom += undetermined
     recycling = series["recycling"].to_numpy()
     rate = metrics["recycling_rate_pct"]
-    bars = ax.bar(xs, recycling, bottom=bottom, width=0.72, color=style.color("RECYCLING"),
-                  label=style.label("supply.recycling", rate=num(rate, 0 if float(rate).is_integer() else 1)),
-                  edgecolor="white", linewidth=0.3)
+    bars = ax.bar(
+        xs,
+        recycling,
+        bottom=bottom,
+        width=0.72,
+        color=style.color("RECYCLING"),
+        label=style.label("supply.recycling", rate=num(rate, 0 if float(rate).is_integer() else 1)),
+        edgecolor="white",
+        linewidth=0.3,
+    )
     handles.append(bars)
     drawn["recycling"] = [float(h) for h in recycling]
     demand = series["demand"].to_numpy()
-    (line,) = ax.plot(xs, demand, color=style.color("DEMAND"), marker="o", ms=2.8, lw=1.1,
-                      label=style.label("supply.demand"))
+    (line,) = ax.plot(
+        xs,
+        demand,
+        color=style.color("DEMAND"),
+        marker="o",
+        ms=2.8,
+        lw=1.1,
+        label=style.label("supply.demand"),
+    )
     for x, d in zip(xs, demand, strict=True):
-        ax.text(x, d + demand.max() * 0.025, num(d), ha="center", va="bottom", fontsize=style.config["font"]["small_size"] - 1)
+        ax.text(
+            x,
+            d + demand.max() * 0.025,
+            num(d),
+            ha="center",
+            va="bottom",
+            fontsize=style.config["font"]["small_size"] - 1,
+        )
     primary = series["primary"].to_numpy()
     for x, p in zip(xs, primary, strict=True):
-        ax.text(x, p / 2 if p > demand.max() * 0.12 else p + 2, num(p), ha="center", va="center",
-                fontsize=style.config["font"]["small_size"] - 1.2, color="white")
+        ax.text(
+            x,
+            p / 2 if p > demand.max() * 0.12 else p + 2,
+            num(p),
+            ha="center",
+            va="center",
+            fontsize=style.config["font"]["small_size"] - 1.2,
+            color="white",
+        )
     # CAGR arrows of the periods the report annotates, with the rate computed from the data
     top = demand.max() * 1.18
     for k, (start, end) in enumerate(printed_cagr_periods(data.meta(table))):
         rate = metrics[f"cagr_{start}_{end}"]
         y = top + k * demand.max() * 0.0
-        ax.annotate("", xy=(pos[end], y), xytext=(pos[start], y),
-                    arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["accent"], "lw": 1.2})
-        ax.text((pos[start] + pos[end]) / 2, y + demand.max() * 0.03,
-                style.label("supply.cagr", rate=num(rate, 1)), ha="center", va="bottom",
-                fontsize=style.config["font"]["small_size"], color=style.config["colors"]["accent"], fontweight="bold")
+        ax.annotate(
+            "",
+            xy=(pos[end], y),
+            xytext=(pos[start], y),
+            arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["accent"], "lw": 1.2},
+        )
+        ax.text(
+            (pos[start] + pos[end]) / 2,
+            y + demand.max() * 0.03,
+            style.label("supply.cagr", rate=num(rate, 1)),
+            ha="center",
+            va="bottom",
+            fontsize=style.config["font"]["small_size"],
+            color=style.config["colors"]["accent"],
+            fontweight="bold",
+        )
     ax.set_ylim(0, demand.max() * 1.34)
     ax.set_xticks(xs)
     ax.set_xticklabels([str(y) for y in years], rotation=0, fontsize=style.config["font"]["small_size"] - 0.5)
     ax.set_ylabel(style.label("supply.axis", unit=unit))
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
-    fig.legend(handles=[*handles, line], loc="lower center", ncol=4, fontsize=style.config["font"]["small_size"] - 0.5,
-               bbox_to_anchor=(0.55, 0.0), handlelength=1.0, columnspacing=0.9)
-    return fig, {"years": years, "stack": drawn, "demand": [float(d) for d in demand],
-                 "primary": [float(p) for p in primary]}
+    fig.legend(
+        handles=[*handles, line],
+        loc="lower center",
+        ncol=4,
+        fontsize=style.config["font"]["small_size"] - 0.5,
+        bbox_to_anchor=(0.55, 0.0),
+        handlelength=1.0,
+        columnspacing=0.9,
+    )
+    return fig, {
+        "years": years,
+        "stack": drawn,
+        "demand": [float(d) for d in demand],
+        "primary": [float(p) for p in primary],
+    }
 
 
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
@@ -126,27 +193,59 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     for code in _stack_order(supply, style):
         rows = supply[supply["country"] == code].set_index("year").reindex(years)
         shares = (rows[value].fillna(0.0) / series["primary"] * 100.0).to_numpy()
-        ax.bar(xs, shares, bottom=bottom, width=0.72, color=style.color(code), label=style.name(code),
-               edgecolor="white", linewidth=0.3)
+        ax.bar(
+            xs,
+            shares,
+            bottom=bottom,
+            width=0.72,
+            color=style.color(code),
+            label=style.name(code),
+            edgecolor="white",
+            linewidth=0.3,
+        )
         for x, b, s in zip(xs, bottom, shares, strict=True):
             if s >= 9:
-                ax.text(x, b + s / 2, num(s), ha="center", va="center", color="white",
-                        fontsize=style.config["font"]["small_size"] - 1.3)
+                ax.text(
+                    x,
+                    b + s / 2,
+                    num(s),
+                    ha="center",
+                    va="center",
+                    color="white",
+                    fontsize=style.config["font"]["small_size"] - 1.3,
+                )
         drawn[code] = [float(s) for s in shares]
         bottom += shares
     rest = 100.0 - bottom
     if rest.max() > 0.01:
-        ax.bar(xs, rest, bottom=bottom, width=0.72, color="white", hatch=HATCH, edgecolor=style.config["colors"]["muted"],
-               linewidth=0.3, label=style.label("supply.undetermined"))
+        ax.bar(
+            xs,
+            rest,
+            bottom=bottom,
+            width=0.72,
+            color="white",
+            hatch=HATCH,
+            edgecolor=style.config["colors"]["muted"],
+            linewidth=0.3,
+            label=style.label("supply.undetermined"),
+        )
         drawn["undetermined"] = [float(r) for r in rest]
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 50, 100])
     ax.set_yticklabels(["0%", "50%", "100%"])
     ax.set_xticks(xs)
     ax.set_xticklabels([str(y) for y in years], fontsize=style.config["font"]["small_size"] - 1)
-    ax.set_title(style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=7, fontsize=style.config["font"]["small_size"] - 1,
-              handlelength=0.9, columnspacing=0.8)
+    ax.set_title(
+        style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left"
+    )
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=7,
+        fontsize=style.config["font"]["small_size"] - 1,
+        handlelength=0.9,
+        columnspacing=0.8,
+    )
     return fig, {"years": years, "shares": drawn}
 
 
@@ -161,16 +260,28 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         if name.endswith("_bars"):
             fig, values = draw_bars(mineral, data, style)
             title = style.label("supply.title", mineral=style.name(mineral.capitalize()))
-            alt = style.label("supply.alt", mineral=style.name(mineral.capitalize()), first=first, last=last,
-                              total_first=num(metrics[f"total_{first}"]), total_last=num(metrics[f"total_{last}"]),
-                              unit=unit, china=num(metrics[f"value_CN_{last}"]),
-                              demand=num(metrics[f"demand_{last}"]))
+            alt = style.label(
+                "supply.alt",
+                mineral=style.name(mineral.capitalize()),
+                first=first,
+                last=last,
+                total_first=num(metrics[f"total_{first}"]),
+                total_last=num(metrics[f"total_{last}"]),
+                unit=unit,
+                china=num(metrics[f"value_CN_{last}"]),
+                demand=num(metrics[f"demand_{last}"]),
+            )
             sources = [table, f"{table}_demand"]
         else:
             fig, values = draw_shares(mineral, data, style)
             title = style.label("supply.shares_title_of", mineral=style.name(mineral.capitalize()))
-            alt = style.label("supply.shares_alt", first=first, last=last,
-                              share_first=num(metrics[f"share_CN_{first}"]), share_last=num(metrics[f"share_CN_{last}"]))
+            alt = style.label(
+                "supply.shares_alt",
+                first=first,
+                last=last,
+                share_first=num(metrics[f"share_CN_{first}"]),
+                share_last=num(metrics[f"share_CN_{last}"]),
+            )
             sources = [table]
         out[name] = Drawn(fig, title, alt, sources, values=values)
     return out

@@ -106,7 +106,7 @@ class Style:
             cut = text.find("（")
             if 0 < cut <= width + 2:
                 return text[:cut] + "\n" + self.wrap(text[cut:], width)
-            lines = [text[i:i + width] for i in range(0, len(text), width)]
+            lines = [text[i : i + width] for i in range(0, len(text), width)]
             for i in range(1, len(lines)):
                 while lines[i] and lines[i][0] in NO_LINE_START:
                     lines[i - 1] += lines[i][0]

@@ -23,7 +23,6 @@ from critmet.report.tables import DataTables
 from critmet.report.text import load_text_file, render_strings
 from critmet.validate import load_codes
 
-PROJECT_ROOT = Path(__file__).resolve().parents[4]
 PDF_OPTIONS = {"pdf_tags": True, "pdf_identifier": b"critmet-executive-summary", "uncompressed_pdf": False}
 
 
@@ -50,6 +49,7 @@ class Inputs:
     raw_dir: Path
     variables_json: Path
     config: dict
+    root: Path = Path(".")  # the project folder: the only place (with system fonts) resources may come from
 
 
 def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: dict) -> dict:
@@ -135,7 +135,7 @@ def _template_location(exc: BaseException) -> str:
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.endswith(".j2"):
-            where = f"{Path(filename).relative_to(PROJECT_ROOT) if Path(filename).is_relative_to(PROJECT_ROOT) else filename}:{tb.tb_lineno}"
+            where = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
 
@@ -163,14 +163,24 @@ def overflowing_pages(document, pages: list[dict]) -> list[str]:
             problems.append(f"page {page['number']} ({page['id']}): its footnotes were pushed off the slide")
             continue
         limit = notes.position_y if notes is not None else slide.position_y + slide.margin_height()
-        bottom = max((b.position_y + b.margin_top + b.border_height() for b in body.descendants()
-                      if b.border_height()), default=body.position_y)
+        bottom = max(
+            (
+                b.position_y + b.margin_top + b.border_height()
+                for b in body.descendants()
+                if b.border_height()
+            ),
+            default=body.position_y,
+        )
         if bottom > limit + 1:
-            problems.append(f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
-                            "into the footnotes or past the slide")
+            problems.append(
+                f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
+                "into the footnotes or past the slide"
+            )
     if len(document.pages) != len(pages):
-        problems.append(f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
-                        "overflowed onto an extra page")
+        problems.append(
+            f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
+            "overflowed onto an extra page"
+        )
     return problems
 
 
@@ -186,19 +196,26 @@ class Report:
         codes = load_codes(inputs.raw_dir / "codes")
         self.data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
         page_ids = [p["id"] for p in self.pages]
-        self.texts = {lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs}
+        self.texts = {
+            lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs
+        }
         for name in ["common", "figures", *page_ids]:
             for lang in langs[1:]:
-                check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
+                check_same_keys(
+                    self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml"
+                )
 
     def html(self, lang: str) -> str:
-        return build_html(self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data)
+        return build_html(
+            self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data
+        )
 
     def document(self, html: str, out_dir: Path):
         import weasyprint
 
-        return weasyprint.HTML(string=html, base_url=str(out_dir.resolve()) + "/",
-                               url_fetcher=ProjectFetcher(PROJECT_ROOT)).render(**PDF_OPTIONS)
+        return weasyprint.HTML(
+            string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=ProjectFetcher(self.inputs.root)
+        ).render(**PDF_OPTIONS)
 
 
 def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:

@@ -139,7 +139,8 @@ class LangView:
                 by_group.setdefault(r["use_group"] or "", []).append(r["mineral"])
             ordered = [g for g in self.base.codes.entries if g in by_group] + ([""] if "" in by_group else [])
             groups[j] = [
-                {"name": self.name(g) if g else self._label("other"), "minerals": by_group[g]} for g in ordered
+                {"name": self.name(g) if g else self._label("other"), "minerals": by_group[g]}
+                for g in ordered
             ]
         return {"jurisdictions": jurisdictions, "groups": groups, "counts": counts, "list_names": list_names}
 

@@ -1,0 +1,186 @@
+"""Pies, risk profiles, supply bars, demand projections and LCA waterfalls: drawn from the real cleaned data in
+both languages, then read back from the matplotlib objects and compared with the cleaned tables."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pandas as pd
+import pytest
+from matplotlib.patches import Rectangle, Wedge
+
+from conftest import figure_kit
+from critmet.figures import (
+    plot_demand_projection,
+    plot_flow_pies,
+    plot_lca_waterfalls,
+    plot_risk_profiles,
+    plot_supply_bars,
+)
+from critmet.figures.common import svg_bytes
+from critmet.figures.style import StyleError
+
+LANGS = ["ja", "en"]
+
+
+def draw(module, data, style, figures):
+    """Draw inside the style context and render once (a glyph missing from the font raises there)."""
+    with style.context():
+        drawn = module.draw(data, style, figures)
+        for item in drawn.values():
+            item.fig.savefig(io.BytesIO(), format="png", dpi=30)
+    return drawn
+
+
+def bar_heights(ax, label: str) -> list[float]:
+    for container in ax.containers:
+        if container.get_label() == label:
+            return [patch.get_height() for patch in container.patches]
+    raise AssertionError(f"no bar series labelled {label!r}: {[c.get_label() for c in ax.containers]}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pies_draw_the_cleaned_shares(cleaned, lang):
+    data, style = figure_kit(cleaned, lang)
+    shares = pd.read_csv(cleaned / "material_flow_shares.csv")
+    metrics = data.metrics("material_flow")
+    drawn = draw(plot_flow_pies, data, style, list(plot_flow_pies.FIGURE_PIES))
+    for name, pie in plot_flow_pies.FIGURE_PIES.items():
+        ax = drawn[name].fig.axes[0]
+        wedges = [p for p in ax.patches if isinstance(p, Wedge)]
+        expected = shares[shares["pie"] == pie]["share_pct"].tolist()
+        angles = [(w.theta2 - w.theta1) for w in wedges[: len(expected)]]
+        total = sum(expected) + (max(0.0, 100 - sum(expected)) if len(wedges) > len(expected) else 0)
+        assert angles == pytest.approx([360 * v / total for v in expected], abs=1e-6)
+        texts = [t.get_text() for t in ax.texts]
+        centre = metrics[f"total_{pie}"]
+        assert f"{centre:,.0f}" in texts or f"{centre:,.1f}" in texts
+        assert drawn[name].values["hhi"] == pytest.approx(metrics[f"hhi_{pie}"])
+    # primary gallium follows USGS: China 540 of 551 t
+    assert drawn["ga_pie_primary_2022"].values["slices"]["CN"] == pytest.approx(100 * 540 / 551, abs=1e-3)
+    assert "551" in drawn["ga_pie_primary_2022"].alt
+
+
+def test_pie_with_unprinted_slices_shows_them_hatched_not_invented(cleaned):
+    data, style = figure_kit(cleaned, "en")
+    drawn = draw(plot_flow_pies, data, style, ["ga_pie_imports_2022"])
+    wedges = [p for p in drawn["ga_pie_imports_2022"].fig.axes[0].patches if isinstance(p, Wedge)]
+    hatched = [w for w in wedges if w.get_hatch()]
+    assert len(hatched) == 1  # Korea and Russia: printed without values
+    assert hatched[0].theta2 - hatched[0].theta1 == pytest.approx(360 * 3 / 100)  # 100 - (59 + 7 + 5 + 26)
+    legend_texts = [t.get_text() for t in drawn["ga_pie_imports_2022"].fig.legends[0].get_texts()]
+    assert any("South Korea" in t and "no value printed" in t for t in legend_texts)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_supply_bars_read_back(cleaned, lang):
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw(plot_supply_bars, data, style, ["ga_supply_bars", "mg_supply_bars"])
+    ga = pd.read_csv(cleaned / "ga_supply.csv")
+    series = pd.read_csv(cleaned / "ga_supply_series.csv")
+    ax = drawn["ga_supply_bars"].fig.axes[0]
+    china = ga[ga["country"] == "CN"].sort_values("year")["value_t"].tolist()
+    assert bar_heights(ax, style.name("CN")) == pytest.approx(china)
+    demand_line = [line for line in ax.lines if line.get_label() == style.label("supply.demand")][0]
+    assert list(demand_line.get_ydata()) == pytest.approx(series["demand"].tolist())
+    # the stack (countries + undetermined + recycling) reaches the demand line in every year
+    tops = [0.0] * len(series)
+    for container in ax.containers:
+        tops = [t + p.get_height() for t, p in zip(tops, container.patches, strict=True)]
+    assert tops == pytest.approx(series["demand"].tolist())
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "20.7%" in texts and "3.2%" in texts  # the arrows of the periods the report annotates
+    mg_ax = drawn["mg_supply_bars"].fig.axes[0]
+    assert [t.get_text() for t in mg_ax.get_xticklabels()][0] == "2000"
+    assert "4.9%" in " ".join(t.get_text() for t in mg_ax.texts)
+
+
+def test_supply_shares_add_to_100(cleaned):
+    data, style = figure_kit(cleaned, "ja")
+    drawn = draw(plot_supply_bars, data, style, ["ga_supply_shares"])
+    shares = drawn["ga_supply_shares"].values["shares"]
+    for i in range(len(drawn["ga_supply_shares"].values["years"])):
+        assert sum(v[i] for v in shares.values()) == pytest.approx(100.0)
+    assert shares["CN"][-1] == pytest.approx(100 * 360 / 382)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_demand_projection_read_back(cleaned, lang):
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw(plot_demand_projection, data, style, ["ga_demand_bars", "mg_demand_bars"])
+    series = pd.read_csv(cleaned / "mg_demand_series.csv")
+    ax = drawn["mg_demand_bars"].fig.axes[0]
+    tops = [0.0] * len(series)
+    for container in ax.containers:
+        tops = [t + p.get_height() for t, p in zip(tops, container.patches, strict=True)]
+    assert tops == pytest.approx(series["total"].tolist())
+    labels = [t.get_text() for t in ax.texts]
+    assert "1,990" in labels and "999" in labels
+    projected = [
+        p for p in ax.patches if isinstance(p, Rectangle) and p.get_facecolor()[:3] != (1.0, 1.0, 1.0)
+    ]
+    assert projected  # bars drawn
+    ga_ax = drawn["ga_demand_bars"].fig.axes[0]
+    assert any(t.get_text() in ("実績", "Actual") for t in ga_ax.texts)
+    assert any(t.get_text() in ("予測", "Projection") for t in ga_ax.texts)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lca_waterfall_steps_add_up_to_the_total(cleaned, lang):
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw(plot_lca_waterfalls, data, style, list(plot_lca_waterfalls.ROUTES))
+    totals = pd.read_csv(cleaned / "lca_totals.csv").set_index("route")["total_kg_co2_per_kg"]
+    for name, route in plot_lca_waterfalls.ROUTES.items():
+        values = drawn[name].values
+        allocated = sum(v for v in values["steps"] if v is not None)
+        assert allocated + values["unallocated"] == pytest.approx(totals[route])
+        ax = drawn[name].fig.axes[0]
+        total_bar = [p for p in ax.patches if isinstance(p, Rectangle)][-1]
+        assert total_bar.get_height() == pytest.approx(totals[route])
+    pidgeon = drawn["mg_pidgeon_lca_waterfall"]
+    assert 3.62 in pidgeon.values["steps"]  # the stoichiometric calcination CO2, the one sourced step
+    estimate = [p for p in pidgeon.fig.axes[0].patches if p.get_linestyle() == "--"]
+    assert estimate  # drawn as an estimate
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_risk_profiles_read_back(cleaned, lang):
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw(plot_risk_profiles, data, style, ["ga_risk_strip", "mg_risk_radar"])
+    risk = pd.read_csv(cleaned / "risk_profile.csv")
+    ga = risk[risk["mineral"] == "Ga"].set_index("axis_no")["share_pct"]
+    strip_values = drawn["ga_risk_strip"].values["axes"]
+    for axis, share in ga.items():
+        expected = None if math.isnan(share) else share
+        assert strip_values[axis] == expected
+    texts = [t.get_text() for t in drawn["ga_risk_strip"].fig.axes[0].texts]
+    assert "99%" in texts and style.label("risk.choke_point") in texts
+    rings = drawn["mg_risk_radar"].values["rings"]
+    assert rings[:4] == pytest.approx([0.46, 0.78, 0.97, 0.97])
+    assert rings[5] is None  # Mg recycling: unknown, left as a gap
+
+
+def test_a_category_without_colour_fails_naming_it(cleaned):
+    _, style = figure_kit(cleaned, "en")
+    with pytest.raises(StyleError, match="NOT_A_CODE"):
+        style.color("NOT_A_CODE")
+
+
+def test_a_missing_label_fails_naming_file(cleaned):
+    _, style = figure_kit(cleaned, "ja")
+    with pytest.raises(StyleError, match="figures.yaml"):
+        style.label("supply.no_such_label")
+
+
+def test_svgs_are_deterministic_and_keep_text(cleaned):
+    outputs = []
+    for _ in range(2):
+        data, style = figure_kit(cleaned, "ja")
+        with style.context():
+            fig = plot_supply_bars.draw(data, style, ["ga_supply_bars"])["ga_supply_bars"].fig
+            outputs.append(svg_bytes(fig))
+    assert outputs[0] == outputs[1]
+    svg = outputs[0].decode("utf-8")
+    assert "<dc:date>" not in svg and 'style="' not in svg
+    assert "Noto Sans CJK JP" in svg and "中国" in svg
