@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import numbers
 
+from jinja2 import Undefined
 from markupsafe import Markup
 
 
 def _check(value, name):
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises here, naming the missing variable
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"filter '{name}' needs a number, got {value!r}")
     if isinstance(value, float) and math.isnan(value):
@@ -48,4 +51,9 @@ def nobreak(text: str) -> Markup:
     return Markup('<span class="nobr">') + escape(text) + Markup("</span>")
 
 
-FILTERS = {"num": num, "signed": signed, "pct": pct, "ratio_pct": ratio_pct, "nobreak": nobreak}
+def plain(text: str) -> str:
+    """Text for metadata (title, subject, keywords): without the invisible line-break controls of the body."""
+    return str(text).replace("\u2060", "")
+
+
+FILTERS = {"plain": plain, "num": num, "signed": signed, "pct": pct, "ratio_pct": ratio_pct, "nobreak": nobreak}

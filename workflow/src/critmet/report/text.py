@@ -15,11 +15,12 @@ import yaml
 from critmet.report import ReportError
 
 # Japanese line-breaking rules (kinsoku): these may not start a line, and the openers may not end one.
+# Pango's line breaking (Unicode UAX #14, small kana resolved as non-starters) already keeps them;
+# tests/test_pdf.py checks every line of the Japanese PDF against these lists.
 NO_LINE_START = (
     "、。，．・：；？！）」』】〕〉》’”ー〜…‥ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ%）］｝"
 )
 NO_LINE_END = "（「『【〔〈《‘“［｛"
-WORD_JOINER = "\u2060"
 
 
 class LineStr(str):
@@ -63,18 +64,6 @@ def load_text_file(path: str | Path) -> Any:
         raise ReportError(f"{path}: the text file is not UTF-8; save it as UTF-8") from None
 
 
-def keep_kinsoku(text: str) -> str:
-    """Glue characters that may not start a line to the one before, and openers to the one after."""
-    out = []
-    for i, ch in enumerate(text):
-        if ch in NO_LINE_START and i > 0 and out and out[-1] != WORD_JOINER:
-            out.append(WORD_JOINER)
-        out.append(ch)
-        if ch in NO_LINE_END and i + 1 < len(text):
-            out.append(WORD_JOINER)
-    return "".join(out)
-
-
 def render_strings(node: Any, env: jinja2.Environment, variables: dict, lang: str) -> Any:
     """Render every string of a loaded text file through Jinja with `v` = the variables."""
     if isinstance(node, dict):
@@ -97,5 +86,5 @@ def render_strings(node: Any, env: jinja2.Environment, variables: dict, lang: st
                 raise ReportError(f"{where}: broken placeholder: {exc.message}") from None
             except (TypeError, ValueError) as exc:
                 raise ReportError(f"{where}: {exc}") from None
-        return keep_kinsoku(text) if lang == "ja" else text
+        return text
     return node

@@ -1,0 +1,184 @@
+"""The report's building blocks: number filters, text files with placeholders (strict about unknown names,
+naming file and line), variables looked up in the data, the locked resource fetcher, config and environment."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import weasyprint
+import yaml
+from conftest import ROOT
+
+from critmet.report import ReportError
+from critmet.report.fetcher import ProjectFetcher, RefusedResource
+from critmet.report.filters import num, pct, plain, signed
+from critmet.report.render import check_same_keys, make_env
+from critmet.report.text import load_text_file, render_strings
+from critmet.report.variables import compute_variables
+
+
+def test_number_filters():
+    assert num(1020) == "1,020" and num(946.2, 1) == "946.2" and num(-0.01) == "0"
+    assert (
+        pct(98.0036) == "98%"
+        and pct(42.5, 1) == "42.5%"
+        and signed(270) == "+270"
+        and signed(-13.0, 1) == "-13.0"
+    )
+    with pytest.raises(TypeError):
+        num("382")
+    with pytest.raises(ValueError, match="missing value"):
+        num(float("nan"))
+    assert plain("サプライチ\u2060ェーン") == "サプライチェーン"
+
+
+def write_text(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "p99_test.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_text_placeholders_render_from_variables(tmp_path):
+    path = write_text(
+        tmp_path, 'title: "x"\nlead: "中国のシェアは{{ v.share | pct }}、合計{{ v.total | num }} t"\n'
+    )
+    out = render_strings(
+        load_text_file(path), make_env(ROOT / "templates"), {"share": 98.0, "total": 1020}, "ja"
+    )
+    assert out["lead"] == "中国のシェアは98%、合計1,020 t"
+
+
+def test_unknown_variable_fails_naming_file_and_line(tmp_path):
+    path = write_text(tmp_path, 'title: "x"\nheadline:\n  - "fine"\n  - "{{ v.no_such_number | num }} t"\n')
+    with pytest.raises(ReportError) as err:
+        render_strings(load_text_file(path), make_env(ROOT / "templates"), {"share": 1}, "en")
+    assert f"{path}:4" in str(err.value) and "no_such_number" in str(err.value)
+
+
+def test_broken_placeholder_and_broken_yaml_name_the_line(tmp_path):
+    path = write_text(tmp_path, 'title: "x"\nlead: "{{ v.share | pct "\n')
+    with pytest.raises(ReportError, match=rf"{re.escape(str(path))}:2: broken placeholder"):
+        render_strings(load_text_file(path), make_env(ROOT / "templates"), {"share": 1}, "en")
+    path.write_text('title: "x\nlead: y\n', encoding="utf-8")
+    with pytest.raises(ReportError, match="does not parse as YAML"):
+        load_text_file(path)
+
+
+def test_undefined_name_in_a_template_fails():
+    env = make_env(ROOT / "templates")
+    with pytest.raises(Exception, match="undefined"):
+        env.from_string("{{ no_such_thing }}").render()
+
+
+def test_languages_must_have_the_same_structure():
+    check_same_keys({"a": [1, {"b": 2}]}, {"a": [3, {"b": 4}]}, "x")
+    with pytest.raises(ReportError, match="keys differ"):
+        check_same_keys({"a": 1, "b": 2}, {"a": 1}, "x")
+    with pytest.raises(ReportError, match="items in one language"):
+        check_same_keys({"a": [1, 2]}, {"a": [1]}, "x")
+
+
+def test_text_files_exist_and_match_across_languages():
+    pages = yaml.safe_load((ROOT / "templates" / "pages.yaml").read_text(encoding="utf-8"))["pages"]
+    for page in pages:
+        ja = load_text_file(ROOT / "templates" / "text" / "ja" / f"{page['id']}.yaml")
+        en = load_text_file(ROOT / "templates" / "text" / "en" / f"{page['id']}.yaml")
+        check_same_keys(ja, en, page["id"])
+        if page["kind"] == "content":
+            assert len(ja["headline"]) == 2 and len(en["headline"]) == 2, page["id"]
+
+
+def test_text_carries_no_branding():
+    for path in (ROOT / "templates").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"\bEPI\b|NEDO|Energy Policy Institute", text), path
+
+
+def test_variables_are_looked_up_and_missing_ones_fail(tmp_path):
+    (tmp_path / "ds_metrics.csv").write_text("metric,value,unit\ntotal_2020,382,t\n", encoding="utf-8")
+    (tmp_path / "tbl.csv").write_text("route,total\nA,205\nB,8.5\n", encoding="utf-8")
+    spec = tmp_path / "variables.yaml"
+    spec.write_text(
+        "a: {metric: ds.total_2020}\nb: {table: tbl, where: {route: B}, column: total}\n"
+        "c: {table: tbl, count: {}}\n",
+        encoding="utf-8",
+    )
+    out = compute_variables(spec, tmp_path)
+    assert (out["a"]["value"], out["b"]["value"], out["c"]["value"]) == (382, 8.5, 2)
+    spec.write_text("a: {metric: ds.total_2035}\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="no metric 'total_2035'"):
+        compute_variables(spec, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://example.com/logo.png", "https://example.com/x.css", "file:///etc/passwd", "ftp://example.com/x"],
+)
+def test_remote_or_outside_resources_are_refused(tmp_path, url):
+    html = f'<html><body><img src="{url}"></body></html>'
+    with pytest.raises(RefusedResource, match="refused"):
+        weasyprint.HTML(
+            string=html, base_url=str(tmp_path) + "/", url_fetcher=ProjectFetcher(tmp_path)
+        ).render()
+
+
+def test_a_stylesheet_pointing_outside_is_refused(tmp_path):
+    html = '<html><head><link rel="stylesheet" href="file:///etc/hostname"></head><body>x</body></html>'
+    with pytest.raises(RefusedResource):
+        weasyprint.HTML(string=html, url_fetcher=ProjectFetcher(tmp_path)).render()
+
+
+def test_files_inside_the_project_are_served(tmp_path):
+    (tmp_path / "a.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    doc = weasyprint.HTML(
+        string=f'<img src="{(tmp_path / "a.svg").as_uri()}">', url_fetcher=ProjectFetcher(tmp_path)
+    )
+    assert len(doc.render().pages) == 1
+
+
+def test_harfbuzz_subsetter_fast_path_is_installed():
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    assert harfbuzz_subset is not None
+
+
+def test_config_is_valid_and_the_schema_refuses_unknown_keys():
+    schema = yaml.safe_load((ROOT / "config" / "config.schema.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    jsonschema.validate(config, schema)
+    for key, value in schema["properties"].items():
+        assert "description" in value, key
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**config, "colour": "red"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**config, "document_date": "June 2023"}, schema)
+
+
+def test_environment_yml_is_in_step_with_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pinned = project["project"]["dependencies"] + project["project"]["optional-dependencies"]["test"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
+    assert sorted(p for p in pip if "==" in p) == sorted(pinned)
+    lock = (ROOT / "requirements.lock").read_text().split()
+    for requirement in pinned:
+        name, version = requirement.split("==")
+        assert any(line.lower() == f"{name.lower()}=={version}" for line in lock), requirement
+
+
+def test_registry_declares_every_raw_table_once():
+    registry = yaml.safe_load((ROOT / "workflow" / "registry.yaml").read_text())
+    tables = [t for d in registry["datasets"].values() for t in d["tables"]]
+    raw = sorted(p.stem for p in (ROOT / "data" / "raw").glob("*.csv"))
+    assert sorted(tables + ["discrepancy_register"]) == raw
+    figures = [f for fam in registry["figures"].values() for f in fam["figures"]]
+    pages = yaml.safe_load((ROOT / "templates" / "pages.yaml").read_text())["pages"]
+    placed = [f for p in pages for f in p.get("figures", [])]
+    assert sorted(figures) == sorted(placed) and len(set(figures)) == len(figures)
+    assert json.dumps(registry)  # plain data
