@@ -1,0 +1,105 @@
+"""Benchmarks of the pipeline on this machine: wall time and peak memory of a clean build, of the figures
+stage alone, of each language's PDF, and of a no-op rerun. Runs in a temporary copy of the project, so the
+working tree's results/ is not touched. Usage: `make benchmark` (or python benchmarks/run_benchmarks.py).
+
+Peak memory is the largest sum of resident memory of the Snakemake process and all its children, sampled
+every 50 ms from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COPY = ("Snakefile", "environment.yml", "config", "data", "templates", "workflow")
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and its descendants, in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+        rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def timed(cmd: list[str], cwd: Path) -> dict:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "MPLBACKEND": "Agg"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{output[-3000:]}")
+    return {"seconds": round(seconds, 2), "peak_mib": round(peak / 1024, 1)}
+
+
+def snakemake(work: Path, *targets: str, cores: int = 2, extra: tuple[str, ...] = ()) -> dict:
+    return timed([str(BIN / "snakemake"), *targets, *extra, "--cores", str(cores), "--quiet", "all"], work)
+
+
+def main() -> int:
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="critmet-bench-") as tmp:
+        work = Path(tmp)
+        for name in COPY:
+            src = ROOT / name
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+        results["clean build (data, figures, 3 PDFs)"] = snakemake(work)
+        results["no-op rerun"] = snakemake(work)
+        shutil.rmtree(work / "results" / "figures")
+        results["figures stage alone (12 jobs, ja+en)"] = snakemake(work, "figures")
+        for lang in ("ja", "en"):
+            results[f"{lang} edition PDF (one job)"] = snakemake(
+                work, f"results/report/executive_summary_{lang}.pdf", cores=1,
+                extra=("--forcerun", "render_edition"))
+        results["bilingual PDF (one job)"] = snakemake(
+            work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual"))
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("| measurement | wall time (s) | peak memory (MiB) |")
+    print("|---|---:|---:|")
+    for name, value in results.items():
+        print(f"| {name} | {value['seconds']} | {value['peak_mib']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
