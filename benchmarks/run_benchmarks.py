@@ -2,8 +2,9 @@
 stage alone, of each language's PDF, and of a no-op rerun. Runs in a temporary copy of the project, so the
 working tree's results/ is not touched. Usage: `make benchmark` (or python benchmarks/run_benchmarks.py).
 
-Peak memory is the largest sum of resident memory of the Snakemake process and all its children, sampled
-every 50 ms from /proc.
+Peak memory is the largest sum of the proportional set size (PSS) of the Snakemake process and all its
+descendants, sampled every 250 ms from /proc: forked jobs share the pages of the modules their server imported,
+and PSS counts a shared page once, where summing resident sizes would count it in every process.
 """
 
 from __future__ import annotations
@@ -23,25 +24,33 @@ BIN = Path(sys.executable).parent
 COPY = ("Snakefile", "environment.yml", "config", "data", "templates", "workflow")
 
 
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and its descendants, in KiB."""
+    """Proportional set size of a process and its descendants, in KiB."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry.name))
-        rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
-        total += rss.get(p, 0)
+        total += _pss_kib(p)
         stack.extend(children.get(p, []))
     return total
 
@@ -57,7 +66,7 @@ def timed(cmd: list[str], cwd: Path) -> dict:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_rss_kib(proc.pid))
-            time.sleep(0.05)
+            time.sleep(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -94,3 +94,26 @@ def report_inputs(langs):
         "register": f"{RAW}/discrepancy_register.csv",
         "code": code_files("report"),
     }
+
+
+# A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
+# each job's adapter hands its work to it, or runs by itself when there is none.
+import os
+
+from critmet.worker import SOCKET_ENV, start as start_worker, stop as stop_worker
+
+WORKER = {}
+
+
+onstart:
+    WORKER["handle"] = start_worker(os.getpid())
+    if WORKER["handle"]:
+        os.environ[SOCKET_ENV] = WORKER["handle"][0]
+
+
+onsuccess:
+    stop_worker(WORKER.get("handle"))
+
+
+onerror:
+    stop_worker(WORKER.get("handle"))

@@ -2,10 +2,10 @@
 
 import argparse
 
-from critmet.audit import write_audit
 
 
 def main() -> int:
+    from critmet.audit import write_audit
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw-dir", required=True)
     parser.add_argument("--data-dir", required=True)
@@ -20,4 +20,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from critmet.worker import run
+
+    raise SystemExit(run(__file__, main))

@@ -7,11 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from critmet.clean import clean_dataset
-from critmet.validate import RawDataError
 
 
 def main() -> int:
+    from critmet.clean import clean_dataset
+    from critmet.validate import RawDataError
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--register", required=True, help="data/raw/discrepancy_register.csv")
@@ -30,4 +30,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from critmet.worker import run
+
+    raise SystemExit(run(__file__, main))

@@ -3,12 +3,12 @@
 import argparse
 import sys
 
-from critmet.io import atomic_write_text, write_json
-from critmet.report import ReportError
-from critmet.report.variables import compute_variables, variables_markdown
 
 
 def main() -> int:
+    from critmet.io import atomic_write_text, write_json
+    from critmet.report import ReportError
+    from critmet.report.variables import compute_variables, variables_markdown
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spec", required=True)
     parser.add_argument("--data-dir", required=True)
@@ -27,4 +27,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from critmet.worker import run
+
+    raise SystemExit(run(__file__, main))

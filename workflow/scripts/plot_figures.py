@@ -2,10 +2,10 @@
 
 import argparse
 
-from critmet.figures.common import plot_family
 
 
 def main() -> int:
+    from critmet.figures.common import plot_family
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--module", required=True, help="critmet.figures module that draws the family")
     parser.add_argument("--figures", nargs="+", required=True)
@@ -30,4 +30,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from critmet.worker import run
+
+    raise SystemExit(run(__file__, main))

@@ -5,13 +5,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from critmet.io import load_yaml
-from critmet.report import ReportError
-from critmet.report.fetcher import RefusedResource
-from critmet.report.render import Inputs, render_bilingual, render_edition
 
 
 def main() -> int:
+    from critmet.io import load_yaml
+    from critmet.report import ReportError
+    from critmet.report.fetcher import RefusedResource
+    from critmet.report.render import Inputs, render_bilingual, render_edition
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--lang", help="one language edition; without it, the bilingual PDF")
@@ -44,4 +44,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from critmet.worker import run
+
+    raise SystemExit(run(__file__, main))

@@ -1,0 +1,173 @@
+"""A fork server for the workflow's jobs.
+
+Every job of the pipeline is a short Python program, but importing pandas, matplotlib and WeasyPrint costs
+about 1.3 s per process on a small machine: more than most jobs' own work. While Snakemake runs, this server
+holds those modules imported once; a job's command-line adapter hands its arguments and its standard
+streams to the server, which forks a child that runs the adapter exactly as a fresh process would (same
+code, same arguments, output into the same log), and returns its exit status.
+
+Nothing depends on it: without the server (CRITMET_WORKER unset, the socket missing, or any error while
+connecting) an adapter simply runs in its own process. Set CRITMET_NO_WORKER=1 to never start it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+
+SOCKET_ENV = "CRITMET_WORKER"
+DISABLE_ENV = "CRITMET_NO_WORKER"
+PRELOAD = (
+    "numpy", "pandas", "yaml", "jinja2", "matplotlib.figure", "matplotlib.pyplot", "critmet.clean",
+    "critmet.clean.derive", "critmet.figures.common", "critmet.figures.style", "critmet.report.render",
+    "critmet.report.variables", "critmet.audit", "weasyprint",
+)
+IDLE_SECONDS = 600
+STARTUP_WAIT = 2.5  # seconds a job waits for a server that is still starting
+
+
+# ------------------------------------------------------------------------------------------------ client
+def delegate(script: str, argv: list[str]) -> int | None:
+    """Run `script argv` in the server if one is listening; None if there is none (run it yourself)."""
+    path = os.environ.get(SOCKET_ENV)
+    if not path or os.environ.get(DISABLE_ENV):
+        return None
+    deadline = time.monotonic() + STARTUP_WAIT
+    while not os.path.exists(path):  # the server is still importing: waiting is cheaper than importing too
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(path)
+            request = json.dumps({"script": os.path.abspath(script), "argv": argv, "cwd": os.getcwd()}).encode()
+            socket.send_fds(conn, [struct.pack("!I", len(request)) + request], [0, 1, 2])
+            reply = conn.recv(4)
+            if len(reply) != 4:
+                return None
+            return struct.unpack("!i", reply)[0]
+    except OSError:
+        return None
+
+
+def run(script: str, main) -> int:
+    """The end of every adapter: delegate to the server, or run `main()` here."""
+    code = delegate(script, sys.argv[1:])
+    return main() if code is None else code
+
+
+# ------------------------------------------------------------------------------------------------ server
+def _child(request: dict, fds: list[int]) -> None:
+    """In the forked child: become the job (streams, folder, arguments) and run the adapter."""
+    os.environ.pop(SOCKET_ENV, None)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.stdin = os.fdopen(0, "r", closefd=False)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    os.chdir(request["cwd"])
+    sys.argv = [request["script"], *request["argv"]]
+    code = 0
+    try:
+        runpy.run_path(request["script"], run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # the traceback goes to the job's log, as it would in its own process
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _handle(conn: socket.socket) -> None:
+    with conn:
+        head, fds, _, _ = socket.recv_fds(conn, 4, 3)
+        (length,) = struct.unpack("!I", head)
+        body = b""
+        while len(body) < length:
+            chunk = conn.recv(length - len(body))
+            if not chunk:
+                return
+            body += chunk
+        request = json.loads(body)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _child(request, fds)
+        for fd in fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        conn.sendall(struct.pack("!i", code if code >= 0 else 128 - code))
+
+
+def serve(path: str, owner: int) -> None:
+    """Preload the heavy modules, then fork a child per request until the owner (Snakemake) is gone."""
+    import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for name in PRELOAD:
+        importlib.import_module(name)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = f"{path}.{os.getpid()}"
+    server.bind(tmp)
+    server.listen(16)
+    os.replace(tmp, path)  # appears only when ready
+    server.settimeout(1.0)
+    last = time.monotonic()
+    try:
+        while time.monotonic() - last < IDLE_SECONDS:
+            try:
+                os.kill(owner, 0)
+            except OSError:
+                break
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            last = time.monotonic()
+            conn.settimeout(None)
+            threading.Thread(target=_handle, args=(conn,), daemon=True).start()
+    finally:
+        server.close()
+        Path(path).unlink(missing_ok=True)
+
+
+def start(owner: int) -> tuple[str, object] | None:
+    """Start a server for Snakemake process `owner`; returns (socket path, process) or None."""
+    import subprocess
+    import tempfile
+
+    if os.environ.get(DISABLE_ENV):
+        return None
+    path = os.path.join(tempfile.gettempdir(), f"critmet-worker-{owner}.sock")
+    proc = subprocess.Popen([sys.executable, "-m", "critmet.worker", path, str(owner)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    return path, proc
+
+
+def stop(handle) -> None:
+    if handle:
+        path, proc = handle
+        proc.terminate()
+        Path(path).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))
