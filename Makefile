@@ -36,6 +36,10 @@ dag: deps
 benchmark: deps
 	$(BIN)/python benchmarks/run_benchmarks.py
 
+# Unattended runs (cron, systemd timer, CI schedule): build, then publish an edition only if the PDFs changed.
+scheduled: deps
+	$(BIN)/python -m critmet.scheduled --cores $(CORES)
+
 deps: sysdeps $(STAMP)
 
 sysdeps:

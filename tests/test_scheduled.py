@@ -1,0 +1,85 @@
+"""Scheduled runs: one edition, then "no change"; an edited value publishes a second edition whose change log
+names it; a broken input publishes nothing and leaves latest/ byte-identical; a second run waits its turn."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BIN, project_copy
+
+
+@pytest.fixture(scope="module")
+def work(built, tmp_path_factory) -> Path:
+    """A project copy that starts from the session's finished build (only what changes is rebuilt)."""
+    root = project_copy(tmp_path_factory.mktemp("scheduled"))
+    shutil.copytree(built / "results", root / "results", symlinks=True)
+    shutil.copytree(built / ".snakemake", root / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
+    return root
+
+
+def scheduled(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    return subprocess.run([sys.executable, "-m", "critmet.scheduled", "--root", str(root)], capture_output=True,
+                          text=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_first_run_publishes_then_no_change(work):
+    first = scheduled(work)
+    assert first.returncode == 0, first.stderr
+    assert "published edition e0001" in first.stdout
+    latest = work / "results" / "latest"
+    assert latest.is_symlink() and (latest / "executive_summary.pdf").exists()
+    assert "first edition" in (latest / "CHANGES.md").read_text()
+    manifest = (latest / "manifest.json").read_text()
+    assert "data/raw/ga_supply.csv" in manifest and "templates/text/ja/p26_supply_ga.yaml" in manifest
+    second = scheduled(work)
+    assert second.returncode == 0 and "no change" in second.stdout
+    assert len([p for p in (work / "results" / "editions").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_an_edited_value_publishes_a_second_edition_naming_it(work):
+    path = work / "data" / "raw" / "mg_demand_totals.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("2015,actual,828", "2015,actual,828.4"),
+                    encoding="utf-8")
+    result = scheduled(work)
+    assert result.returncode == 0, result.stderr
+    assert "published edition e0002" in result.stdout
+    changes = (work / "results" / "latest" / "CHANGES.md").read_text()
+    assert "| mg_demand | total_2015 | 828 | 828.4 |" in changes
+    assert "mg_demand_bars.svg" in changes and "data/raw/mg_demand_totals.csv" in changes
+
+
+def test_a_broken_input_publishes_nothing(work):
+    before = tree_hashes(work / "results" / "latest")
+    target = os.readlink(work / "results" / "latest")
+    path = work / "data" / "raw" / "ga_supply.csv"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original.replace("2010,中国,90", "2010,中国,-90"), encoding="utf-8")
+        result = scheduled(work)
+        assert result.returncode == 1
+        assert "nothing published" in result.stderr and "negative quantity" in result.stderr
+        assert os.readlink(work / "results" / "latest") == target
+        assert tree_hashes(work / "results" / "latest") == before
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_cleanly(work):
+    with open(work / "results" / ".scheduled.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = scheduled(work)
+    assert result.returncode == 3
+    assert "another scheduled run is in progress" in result.stderr
