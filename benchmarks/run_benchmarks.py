@@ -96,10 +96,14 @@ def main() -> int:
         results["figures stage alone (12 jobs, ja+en)"] = snakemake(work, "figures")
         for lang in ("ja", "en"):
             results[f"{lang} edition PDF (one job)"] = snakemake(
-                work, f"results/report/executive_summary_{lang}.pdf", cores=1,
-                extra=("--forcerun", "render_edition"))
+                work,
+                f"results/report/executive_summary_{lang}.pdf",
+                cores=1,
+                extra=("--forcerun", "render_edition"),
+            )
         results["bilingual PDF (one job)"] = snakemake(
-            work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual"))
+            work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual")
+        )
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -103,9 +103,7 @@ def test_tech_trends_bars_equal_the_cleaned_shares_and_counts(cleaned, codes, la
         assert set(drawn) == expected_keys, (mineral, set(drawn))
         # segments follow the code-list order of stages, touching, and fill exactly 100%
         order = sorted(drawn, key=lambda k: drawn[k].get_x())
-        assert order == [s for s in stages if s in known.index] + (
-            ["undetermined"] if rows.isna().any() else []
-        )
+        assert order == [s for s in stages if s in known.index] + (["undetermined"] if rows.isna().any() else [])
         x = 0.0
         for key in order:
             assert drawn[key].get_x() == pytest.approx(x)

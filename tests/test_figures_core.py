@@ -117,9 +117,7 @@ def test_demand_projection_read_back(cleaned, lang):
     assert tops == pytest.approx(series["total"].tolist())
     labels = [t.get_text() for t in ax.texts]
     assert "1,990" in labels and "999" in labels
-    projected = [
-        p for p in ax.patches if isinstance(p, Rectangle) and p.get_facecolor()[:3] != (1.0, 1.0, 1.0)
-    ]
+    projected = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
     assert projected  # bars drawn
     ga_ax = drawn["ga_demand_bars"].fig.axes[0]
     assert any(t.get_text() in ("実績", "Actual") for t in ga_ax.texts)

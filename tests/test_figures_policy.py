@@ -124,9 +124,7 @@ def test_timeline_markers_sit_at_the_event_dates(policy, name):
     style, drawn, events, _ = policy
     rows = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "event")]
     markers = _by_gid(drawn[name].fig, "event:")
-    assert set(markers) == set(
-        rows["event_id"]
-    )  # every event once; no update marker, annotation or p.5 entry
+    assert set(markers) == set(rows["event_id"])  # every event once; no update marker, annotation or p.5 entry
     for _, row in rows.iterrows():
         x = markers[row["event_id"]].get_xdata()[0]
         expected = _expected_x(row["date"])
@@ -146,34 +144,23 @@ def test_timeline_markers_sit_at_the_event_dates(policy, name):
 def test_timeline_labels_are_the_event_names_and_never_overlap(policy, name):
     style, drawn, events, _ = policy
     fig = drawn[name].fig
-    rows = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "event")].set_index(
-        "event_id"
-    )
+    rows = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "event")].set_index("event_id")
     labels = _by_gid(fig, "label:", Text)
     assert set(labels) == set(rows.index)
     for event_id, text in labels.items():
-        assert _flat(text.get_text(), style.lang) == _flat(
-            rows.loc[event_id, f"event_{style.lang}"], style.lang
-        )
+        assert _flat(text.get_text(), style.lang) == _flat(rows.loc[event_id, f"event_{style.lang}"], style.lang)
     boxes = {k: _box(t, fig) for k, t in labels.items()}
     for (a, ba), (b, bb) in itertools.combinations(boxes.items(), 2):
         assert not _overlaps(ba, bb), f"{name} ({style.lang}): labels {a} and {b} overlap"
     ax_box = fig.axes[0].get_window_extent()
     for b in boxes.values():  # inside the plot, and no marker hidden under another event's box
-        assert (
-            ax_box.x0 - 1 <= b.x0
-            and b.x1 <= ax_box.x1 + 1
-            and ax_box.y0 - 1 <= b.y0
-            and b.y1 <= ax_box.y1 + 1
-        )
+        assert ax_box.x0 - 1 <= b.x0 and b.x1 <= ax_box.x1 + 1 and ax_box.y0 - 1 <= b.y0 and b.y1 <= ax_box.y1 + 1
     markers = _by_gid(fig, "event:")
     for k, line in markers.items():
         px, py = fig.axes[0].transData.transform((line.get_xdata()[0], line.get_ydata()[0]))
         for other, b in boxes.items():
             if other != k:
-                assert not (b.x0 < px < b.x1 and b.y0 < py < b.y1), (
-                    f"marker {k} lies under the label of {other}"
-                )
+                assert not (b.x0 < px < b.x1 and b.y0 < py < b.y1), f"marker {k} lies under the label of {other}"
     # annotations and update arrows are not drawn as text
     hidden = events[(events["jurisdiction"] == TIMELINES[name]) & events["kind"].isin(["annotation"])]
     texts = {t.get_text() for t in fig.findobj(Text)}
@@ -300,12 +287,8 @@ def _edge(value, edge):
 def test_gan_regions_span_their_ranges(gan):
     style, drawn, frame, metrics = gan
     ax = drawn.fig.axes[0]
-    assert [10**v for v in ax.get_xlim()] == pytest.approx(
-        [metrics["axis_freq_min_hz"], metrics["axis_freq_max_hz"]]
-    )
-    assert [10**v for v in ax.get_ylim()] == pytest.approx(
-        [metrics["axis_power_min_w"], metrics["axis_power_max_w"]]
-    )
+    assert [10**v for v in ax.get_xlim()] == pytest.approx([metrics["axis_freq_min_hz"], metrics["axis_freq_max_hz"]])
+    assert [10**v for v in ax.get_ylim()] == pytest.approx([metrics["axis_power_min_w"], metrics["axis_power_max_w"]])
     patches = _by_gid(drawn.fig, "region:", FancyBboxPatch)
     regions = frame[frame["kind"] == "region"]
     assert set(patches) == set(regions["device_class"])
@@ -316,9 +299,7 @@ def test_gan_regions_span_their_ranges(gan):
         p0 = _edge(row["power_min_w"], metrics["axis_power_min_w"])
         p1 = _edge(row["power_max_w"], metrics["axis_power_max_w"])
         assert 10 ** p.get_x() == pytest.approx(f0) and 10 ** (p.get_x() + p.get_width()) == pytest.approx(f1)
-        assert 10 ** p.get_y() == pytest.approx(p0) and 10 ** (p.get_y() + p.get_height()) == pytest.approx(
-            p1
-        )
+        assert 10 ** p.get_y() == pytest.approx(p0) and 10 ** (p.get_y() + p.get_height()) == pytest.approx(p1)
         name = _by_gid(drawn.fig, "name:", Text)[row["device_class"]]
         assert name.get_text().split("\n")[0] == _code_name(row["device_class"], style.lang)
         if isinstance(row["practical_use"], str):  # lateral / vertical GaN carry their practical-use status
@@ -356,12 +337,7 @@ def test_gan_labels_do_not_overlap_and_stay_inside(gan):
         assert not _overlaps(ba, bb), f"GaN map ({style.lang}): {a} and {b} overlap"
     ax_box = fig.axes[0].get_window_extent()
     for k, b in boxes.items():
-        assert (
-            ax_box.x0 - 2 <= b.x0
-            and b.x1 <= ax_box.x1 + 2
-            and ax_box.y0 - 2 <= b.y0
-            and b.y1 <= ax_box.y1 + 2
-        ), k
+        assert ax_box.x0 - 2 <= b.x0 and b.x1 <= ax_box.x1 + 2 and ax_box.y0 - 2 <= b.y0 and b.y1 <= ax_box.y1 + 2, k
     footnote = _by_gid(fig, "footnote", Text)[""].get_text()
     assert (frame["extent"] == "approximate").all()
     assert _flat(footnote, style.lang) == _flat(style.label("policy_gan.footnote"), style.lang)
@@ -385,13 +361,9 @@ def test_figures_follow_edited_data(cleaned, tmp_path):
     style = _style("en")
     with style.context():
         drawn = plot_policy_timelines.draw(_data(data_dir), style, ["policy_timeline_eu", "mineral_funnel"])
-        gan_fig = plot_gan_map.draw(_data(data_dir), style, ["gan_application_map"])[
-            "gan_application_map"
-        ].fig
+        gan_fig = plot_gan_map.draw(_data(data_dir), style, ["gan_application_map"])["gan_application_map"].fig
     assert _by_gid(drawn["mineral_funnel"].fig, "bar:", Rectangle)["FS_INPUT_US"].get_width() == 24
-    assert _by_gid(drawn["policy_timeline_eu"].fig, "event:")["EU02"].get_xdata()[0] == pytest.approx(
-        2014 + 10 / 12
-    )
+    assert _by_gid(drawn["policy_timeline_eu"].fig, "event:")["EU02"].get_xdata()[0] == pytest.approx(2014 + 10 / 12)
     sic = _by_gid(gan_fig, "region:", FancyBboxPatch)["DC_SIC"]
     assert 10 ** (sic.get_x() + sic.get_width()) == pytest.approx(200000)
 

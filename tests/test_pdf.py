@@ -13,9 +13,9 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 import yaml
-from conftest import run_snakemake
 from pypdf import PdfReader
 
+from conftest import run_snakemake
 from critmet.report.text import NO_LINE_END, NO_LINE_START, load_text_file
 
 LANGS = ["ja", "en"]
@@ -30,8 +30,11 @@ def norm(text: str) -> str:
 @pytest.fixture(scope="module")
 def pdfs(built) -> dict[str, Path]:
     report = built / "results" / "report"
-    return {"ja": report / "executive_summary_ja.pdf", "en": report / "executive_summary_en.pdf",
-            "all": report / "executive_summary.pdf"}
+    return {
+        "ja": report / "executive_summary_ja.pdf",
+        "en": report / "executive_summary_en.pdf",
+        "all": report / "executive_summary.pdf",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +112,10 @@ def outline_titles(outline) -> list:
 def test_bilingual_pdf_has_one_bookmark_tree_per_language(built, pdfs):
     titles = outline_titles(PdfReader(pdfs["all"]).outline)
     tops = [t for t in titles if isinstance(t, str)]
-    common = {lang: yaml.safe_load((built / "templates" / "text" / lang / "common.yaml").read_text(encoding="utf-8"))
-              for lang in LANGS}
+    common = {
+        lang: yaml.safe_load((built / "templates" / "text" / lang / "common.yaml").read_text(encoding="utf-8"))
+        for lang in LANGS
+    }
     assert tops == [common["ja"]["report"]["edition_bookmark"], common["en"]["report"]["edition_bookmark"]]
     children = [t for t in titles if isinstance(t, list)]
     assert len(children) == 2 and all(len(c) >= 30 for c in children)
@@ -176,8 +181,22 @@ def test_no_japanese_line_starts_with_closing_punctuation(pdfs):
 def test_rendered_pages_are_not_blank(pdfs, tmp_path):
     for lang in LANGS:
         for page in (5, 26, 34):
-            subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", str(page), "-l", str(page), "-singlefile",
-                            str(pdfs[lang]), str(tmp_path / f"{lang}-{page}")], check=True)
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "30",
+                    "-f",
+                    str(page),
+                    "-l",
+                    str(page),
+                    "-singlefile",
+                    str(pdfs[lang]),
+                    str(tmp_path / f"{lang}-{page}"),
+                ],
+                check=True,
+            )
             image = mpimg.imread(tmp_path / f"{lang}-{page}.png")
             ink = (image[..., :3].mean(axis=2) < 0.85).mean()
             assert ink > 0.03, f"{lang} page {page} is nearly blank ({ink:.3f} of pixels inked)"

@@ -45,9 +45,7 @@ def test_cleaned_totals_match_the_report(built):
     assert flow["total_MG_RESERVES_2022"] == pytest.approx(6843)
     assert flow["usgs_total_MG_ORE_2022"] == pytest.approx(27.13)
     demand = metrics(built, "mg_demand")
-    assert demand["total_2035"] == pytest.approx(
-        1989.8
-    )  # the sectors' sum; the table prints 1,954.0 (registered)
+    assert demand["total_2035"] == pytest.approx(1989.8)  # the sectors' sum; the table prints 1,954.0 (registered)
     assert demand["cagr_2010_2020"] == pytest.approx(6.2, abs=0.05)
     assert metrics(built, "lca")["total_GA_BAYER"] == 205
 

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import weasyprint
 import yaml
-from conftest import ROOT
 
+from conftest import ROOT
 from critmet.report import ReportError
 from critmet.report.fetcher import ProjectFetcher, RefusedResource
 from critmet.report.filters import num, pct, plain, signed
@@ -24,12 +24,7 @@ from critmet.report.variables import compute_variables
 
 def test_number_filters():
     assert num(1020) == "1,020" and num(946.2, 1) == "946.2" and num(-0.01) == "0"
-    assert (
-        pct(98.0036) == "98%"
-        and pct(42.5, 1) == "42.5%"
-        and signed(270) == "+270"
-        and signed(-13.0, 1) == "-13.0"
-    )
+    assert pct(98.0036) == "98%" and pct(42.5, 1) == "42.5%" and signed(270) == "+270" and signed(-13.0, 1) == "-13.0"
     with pytest.raises(TypeError):
         num("382")
     with pytest.raises(ValueError, match="missing value"):
@@ -44,12 +39,8 @@ def write_text(tmp_path: Path, body: str) -> Path:
 
 
 def test_text_placeholders_render_from_variables(tmp_path):
-    path = write_text(
-        tmp_path, 'title: "x"\nlead: "中国のシェアは{{ v.share | pct }}、合計{{ v.total | num }} t"\n'
-    )
-    out = render_strings(
-        load_text_file(path), make_env(ROOT / "templates"), {"share": 98.0, "total": 1020}, "ja"
-    )
+    path = write_text(tmp_path, 'title: "x"\nlead: "中国のシェアは{{ v.share | pct }}、合計{{ v.total | num }} t"\n')
+    out = render_strings(load_text_file(path), make_env(ROOT / "templates"), {"share": 98.0, "total": 1020}, "ja")
     assert out["lead"] == "中国のシェアは98%、合計1,020 t"
 
 
@@ -105,8 +96,7 @@ def test_variables_are_looked_up_and_missing_ones_fail(tmp_path):
     (tmp_path / "tbl.csv").write_text("route,total\nA,205\nB,8.5\n", encoding="utf-8")
     spec = tmp_path / "variables.yaml"
     spec.write_text(
-        "a: {metric: ds.total_2020}\nb: {table: tbl, where: {route: B}, column: total}\n"
-        "c: {table: tbl, count: {}}\n",
+        "a: {metric: ds.total_2020}\nb: {table: tbl, where: {route: B}, column: total}\nc: {table: tbl, count: {}}\n",
         encoding="utf-8",
     )
     out = compute_variables(spec, tmp_path)
@@ -123,9 +113,7 @@ def test_variables_are_looked_up_and_missing_ones_fail(tmp_path):
 def test_remote_or_outside_resources_are_refused(tmp_path, url):
     html = f'<html><body><img src="{url}"></body></html>'
     with pytest.raises(RefusedResource, match="refused"):
-        weasyprint.HTML(
-            string=html, base_url=str(tmp_path) + "/", url_fetcher=ProjectFetcher(tmp_path)
-        ).render()
+        weasyprint.HTML(string=html, base_url=str(tmp_path) + "/", url_fetcher=ProjectFetcher(tmp_path)).render()
 
 
 def test_a_stylesheet_pointing_outside_is_refused(tmp_path):
@@ -136,9 +124,7 @@ def test_a_stylesheet_pointing_outside_is_refused(tmp_path):
 
 def test_files_inside_the_project_are_served(tmp_path):
     (tmp_path / "a.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
-    doc = weasyprint.HTML(
-        string=f'<img src="{(tmp_path / "a.svg").as_uri()}">', url_fetcher=ProjectFetcher(tmp_path)
-    )
+    doc = weasyprint.HTML(string=f'<img src="{(tmp_path / "a.svg").as_uri()}">', url_fetcher=ProjectFetcher(tmp_path))
     assert len(doc.render().pages) == 1
 
 

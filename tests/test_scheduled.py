@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import BIN, project_copy
 
 
@@ -26,13 +27,21 @@ def work(built, tmp_path_factory) -> Path:
 
 def scheduled(root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "critmet.scheduled", "--root", str(root)], capture_output=True,
-                          text=True, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "critmet.scheduled", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def tree_hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_first_run_publishes_then_no_change(work):
@@ -51,8 +60,7 @@ def test_first_run_publishes_then_no_change(work):
 
 def test_an_edited_value_publishes_a_second_edition_naming_it(work):
     path = work / "data" / "raw" / "mg_demand_totals.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("2015,actual,828", "2015,actual,828.4"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("2015,actual,828", "2015,actual,828.4"), encoding="utf-8")
     result = scheduled(work)
     assert result.returncode == 0, result.stderr
     assert "published edition e0002" in result.stdout

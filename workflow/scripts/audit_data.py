@@ -3,9 +3,9 @@
 import argparse
 
 
-
 def main() -> int:
     from critmet.audit import write_audit
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw-dir", required=True)
     parser.add_argument("--data-dir", required=True)
@@ -13,9 +13,7 @@ def main() -> int:
     parser.add_argument("--manifest", required=True)
     args = parser.parse_args()
     manifest = write_audit(args.raw_dir, args.data_dir, args.audit, args.manifest)
-    print(
-        f"audit written; manifest of {len(manifest['inputs'])} inputs and {len(manifest['outputs'])} outputs"
-    )
+    print(f"audit written; manifest of {len(manifest['inputs'])} inputs and {len(manifest['outputs'])} outputs")
     return 0
 
 

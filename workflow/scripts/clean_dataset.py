@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 
-
 def main() -> int:
     from critmet.clean import clean_dataset
     from critmet.validate import RawDataError
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--register", required=True, help="data/raw/discrepancy_register.csv")

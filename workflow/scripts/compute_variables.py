@@ -4,11 +4,11 @@ import argparse
 import sys
 
 
-
 def main() -> int:
     from critmet.io import atomic_write_text, write_json
     from critmet.report import ReportError
     from critmet.report.variables import compute_variables, variables_markdown
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spec", required=True)
     parser.add_argument("--data-dir", required=True)

@@ -3,9 +3,9 @@
 import argparse
 
 
-
 def main() -> int:
     from critmet.figures.common import plot_family
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--module", required=True, help="critmet.figures module that draws the family")
     parser.add_argument("--figures", nargs="+", required=True)

@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 
-
 def main() -> int:
     from critmet.io import load_yaml
     from critmet.report import ReportError
     from critmet.report.fetcher import RefusedResource
     from critmet.report.render import Inputs, render_bilingual, render_edition
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--lang", help="one language edition; without it, the bilingual PDF")
@@ -33,9 +33,7 @@ def main() -> int:
         config=load_yaml(args.config),
     )
     try:
-        written = (
-            render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
-        )
+        written = render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -23,8 +23,7 @@ def _register(raw_dir: Path) -> list[dict]:
 def audit_markdown(checks: list[dict], register: list[dict]) -> str:
     records = [dict(r, dataset=c["dataset"]) for c in checks for r in c["printed"]]
     counts = {
-        s: sum(1 for r in records if r["status"] == s)
-        for s in ("ok", "discrepancy", "unchecked", "registered-agrees")
+        s: sum(1 for r in records if r["status"] == s) for s in ("ok", "discrepancy", "unchecked", "registered-agrees")
     }
     lines = [
         "# Data audit",
@@ -57,9 +56,7 @@ def audit_markdown(checks: list[dict], register: list[dict]) -> str:
         for r in subset:
             derived = "" if r.get("computed") is None else f"{r['computed']:.4g}"
             lines.append(f"| {r['table']} | {r['id']} | {r['printed']} | {derived} | {r['where']} |")
-    notes = [
-        (c["dataset"], name, t["notes"]) for c in checks for name, t in c["tables"].items() if t["notes"]
-    ]
+    notes = [(c["dataset"], name, t["notes"]) for c in checks for name, t in c["tables"].items() if t["notes"]]
     lines += ["", "## Normalisations applied to raw input", ""]
     if notes:
         lines += [f"- `{name}` ({dataset}): {'; '.join(n)}" for dataset, name, n in notes]
@@ -74,14 +71,10 @@ def write_audit(raw_dir, data_dir, audit_path, manifest_path) -> dict:
     register = _register(raw_dir)
     atomic_write_text(audit_path, audit_markdown(checks, register))
     inputs = sorted(
-        p
-        for p in raw_dir.rglob("*")
-        if p.is_file() and "_incoming" not in p.parts and p.suffix in (".csv", ".yaml")
+        p for p in raw_dir.rglob("*") if p.is_file() and "_incoming" not in p.parts and p.suffix in (".csv", ".yaml")
     )
     outputs = sorted(
-        p
-        for p in data_dir.rglob("*")
-        if p.is_file() and p.suffix in (".csv", ".json") and p.name != "manifest.json"
+        p for p in data_dir.rglob("*") if p.is_file() and p.suffix in (".csv", ".json") and p.name != "manifest.json"
     )
     manifest = {
         "inputs": {str(p): sha256_file(p) for p in inputs},

@@ -86,9 +86,13 @@ def changes_markdown(new: dict, old: dict | None, edition: str) -> str:
                 values.append(f"| {dataset} | {name} | (new) | {value:.6g} |")
             elif abs(before[name] - value) > 1e-9 * max(1.0, abs(value)):
                 values.append(f"| {dataset} | {name} | {before[name]:.6g} | {value:.6g} |")
-        values += [f"| {dataset} | {name} | {before[name]:.6g} | (removed) |" for name in sorted(set(before) - set(metrics))]
+        values += [
+            f"| {dataset} | {name} | {before[name]:.6g} | (removed) |" for name in sorted(set(before) - set(metrics))
+        ]
     lines += ["## Data values", ""]
-    lines += (["| dataset | value | before | now |", "|---|---|---:|---:|", *values] if values else ["No data value changed."])
+    lines += (
+        ["| dataset | value | before | now |", "|---|---|---:|---:|", *values] if values else ["No data value changed."]
+    )
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
     lines += [f"- {n}" for n in figures] or ["None."]
@@ -143,28 +147,41 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print("another scheduled run is in progress (results/.scheduled.lock); exiting without building",
-              file=sys.stderr)
+        print(
+            "another scheduled run is in progress (results/.scheduled.lock); exiting without building",
+            file=sys.stderr,
+        )
         return 3
     log = root / "results" / "logs" / "scheduled.log"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
     with open(log, "w", encoding="utf-8") as fh:
-        build = subprocess.run([str(bin_dir / "snakemake"), "--cores", args.cores, "--rerun-incomplete",
-                                "--nocolor", "all"], cwd=root, stdout=fh, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, env=env)
+        build = subprocess.run(
+            [str(bin_dir / "snakemake"), "--cores", args.cores, "--rerun-incomplete", "--nocolor", "all"],
+            cwd=root,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
     if build.returncode != 0:
         tail = log.read_text(encoding="utf-8").splitlines()[-15:]
-        print("build failed; nothing published, results/latest unchanged. Last lines of "
-              f"{log.relative_to(root)}:\n" + "\n".join(tail), file=sys.stderr)
+        print(
+            "build failed; nothing published, results/latest unchanged. Last lines of "
+            f"{log.relative_to(root)}:\n" + "\n".join(tail),
+            file=sys.stderr,
+        )
         return 1
     try:
         edition = publish(root)
     except OSError as err:
         print(f"publishing failed: {err}; results/latest unchanged", file=sys.stderr)
         return 2
-    print("no change since the latest edition; nothing published" if edition is None
-          else f"published edition {edition} (results/latest -> results/editions/{edition})")
+    print(
+        "no change since the latest edition; nothing published"
+        if edition is None
+        else f"published edition {edition} (results/latest -> results/editions/{edition})"
+    )
     return 0
 
 

@@ -118,9 +118,7 @@ def load_codes(codes_dir: str | Path) -> CodeList:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(expected):
-                raise RawDataError(
-                    path, f"{len(row)} fields", line=lineno, expected=f"{len(expected)} fields"
-                )
+                raise RawDataError(path, f"{len(row)} fields", line=lineno, expected=f"{len(expected)} fields")
             code, kind, name_ja, name_en, aliases = (cell.strip() for cell in row)
             for col, val in (("code", code), ("kind", kind), ("name_ja", name_ja), ("name_en", name_en)):
                 if not val:
@@ -177,9 +175,7 @@ def _decode(path: Path) -> tuple[str, list[str]]:
 
 
 def _fold_digits(text: str) -> str:
-    return "".join(
-        unicodedata.normalize("NFKC", ch) if unicodedata.category(ch) == "Nd" else ch for ch in text
-    )
+    return "".join(unicodedata.normalize("NFKC", ch) if unicodedata.category(ch) == "Nd" else ch for ch in text)
 
 
 def _parse_number(cell: str, spec: dict, note) -> float | int:
@@ -201,14 +197,10 @@ def _parse_number(cell: str, spec: dict, note) -> float | int:
 
 def _check_meta(path: Path, meta: Any) -> dict:
     if not isinstance(meta, dict):
-        raise RawDataError(
-            path, "metadata is not a mapping", expected="a YAML mapping (see data/raw/README.md)"
-        )
+        raise RawDataError(path, "metadata is not a mapping", expected="a YAML mapping (see data/raw/README.md)")
     for key in META_REQUIRED:
         if key not in meta:
-            raise RawDataError(
-                path, f"metadata key '{key}' is missing", expected=f"the keys {list(META_REQUIRED)}"
-            )
+            raise RawDataError(path, f"metadata key '{key}' is missing", expected=f"the keys {list(META_REQUIRED)}")
     for key in BILINGUAL_META:
         value = meta[key]
         if not isinstance(value, dict) or not value.get("ja") or not value.get("en"):
@@ -218,9 +210,7 @@ def _check_meta(path: Path, meta: Any) -> dict:
         raise RawDataError(path, "schema.columns is missing", expected="a mapping of column name -> spec")
     for col, spec in schema["columns"].items():
         if not isinstance(spec, dict) or spec.get("type") not in COLUMN_TYPES:
-            raise RawDataError(
-                path, f"schema of column '{col}' has no valid type", expected=f"one of {COLUMN_TYPES}"
-            )
+            raise RawDataError(path, f"schema of column '{col}' has no valid type", expected=f"one of {COLUMN_TYPES}")
         if spec["type"] == "enum" and not spec.get("values"):
             raise RawDataError(path, f"enum column '{col}' lists no values", expected="values: [...]")
         if spec["type"] == "code" and not spec.get("kinds"):
@@ -309,9 +299,7 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
 
     text, notes = _decode(csv_path)
     if not text.strip():
-        raise RawDataError(
-            csv_path, "the file is empty", expected=f"a header row {expected_cols} and data rows"
-        )
+        raise RawDataError(csv_path, "the file is empty", expected=f"a header row {expected_cols} and data rows")
     reader = csv.reader(io.StringIO(text))
     header_raw = next(reader)
     header = [h.strip() for h in header_raw]
@@ -391,9 +379,7 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
             seen_keys[key] = lineno
         rows.append(row)
     if not rows:
-        raise RawDataError(
-            csv_path, "the file has a header but no data rows", expected="at least one data row"
-        )
+        raise RawDataError(csv_path, "the file has a header but no data rows", expected="at least one data row")
     notes.extend(sorted(note_set))
     return Table(csv_path.name.removesuffix(".csv"), csv_path, meta, expected_cols, rows, notes)
 

@@ -26,9 +26,20 @@ from pathlib import Path
 SOCKET_ENV = "CRITMET_WORKER"
 DISABLE_ENV = "CRITMET_NO_WORKER"
 PRELOAD = (
-    "numpy", "pandas", "yaml", "jinja2", "matplotlib.figure", "matplotlib.pyplot", "critmet.clean",
-    "critmet.clean.derive", "critmet.figures.common", "critmet.figures.style", "critmet.report.render",
-    "critmet.report.variables", "critmet.audit", "weasyprint",
+    "numpy",
+    "pandas",
+    "yaml",
+    "jinja2",
+    "matplotlib.figure",
+    "matplotlib.pyplot",
+    "critmet.clean",
+    "critmet.clean.derive",
+    "critmet.figures.common",
+    "critmet.figures.style",
+    "critmet.report.render",
+    "critmet.report.variables",
+    "critmet.audit",
+    "weasyprint",
 )
 IDLE_SECONDS = 600
 STARTUP_WAIT = 2.5  # seconds a job waits for a server that is still starting
@@ -156,9 +167,13 @@ def start(owner: int) -> tuple[str, object] | None:
     if os.environ.get(DISABLE_ENV):
         return None
     path = os.path.join(tempfile.gettempdir(), f"critmet-worker-{owner}.sock")
-    proc = subprocess.Popen([sys.executable, "-m", "critmet.worker", path, str(owner)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "critmet.worker", path, str(owner)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     return path, proc
 
 

@@ -90,9 +90,7 @@ def load_register(raw_dir: Path, codes) -> dict[str, dict]:
     return {f"{row['table']}:{row['item']}": row for row in table.rows}
 
 
-def check_printed(
-    tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]
-) -> list[dict]:
+def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]) -> list[dict]:
     """Compare each printed value with its derived metric. Returns one record per printed value."""
     records = []
     for name, table in tables.items():
@@ -168,9 +166,7 @@ def check_printed(
     return records
 
 
-def clean_dataset(
-    dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None
-) -> dict:
+def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None) -> dict:
     """Validate, derive, check and write one dataset. Returns the checks record that it also writes."""
     from critmet.clean import derive
 
@@ -210,9 +206,7 @@ def clean_dataset(
     write_frame(out_dir / f"{dataset}_metrics.csv", metric_frame)
     result = {
         "dataset": dataset,
-        "tables": {
-            name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()
-        },
+        "tables": {name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()},
         "printed": records,
     }
     write_json(out_dir / "checks" / f"{dataset}.json", result)

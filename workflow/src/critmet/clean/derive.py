@@ -18,9 +18,7 @@ NEW_COUNTRY_SHARE = 5.0  # % : a country not named in the report's pie gets its 
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def stack_metrics(
-    frame: pd.DataFrame, category: str, value: str, unit: str, year: str = "year"
-) -> list[Metric]:
+def stack_metrics(frame: pd.DataFrame, category: str, value: str, unit: str, year: str = "year") -> list[Metric]:
     """value_<CAT>_<year>, total_<year> and share_<CAT>_<year> (percent) of a stacked series."""
     out = []
     for yr, group in frame.groupby(year, sort=True):
@@ -32,9 +30,7 @@ def stack_metrics(
             if pd.notna(row[value]):
                 out.append(Metric(f"value_{row[category]}_{yr}", float(row[value]), unit))
                 out.append(
-                    Metric(
-                        f"share_{row[category]}_{yr}", 100.0 * row[value] / total if total else math.nan, "%"
-                    )
+                    Metric(f"share_{row[category]}_{yr}", 100.0 * row[value] / total if total else math.nan, "%")
                 )
     return out
 
@@ -44,9 +40,7 @@ def cagr_metrics(series: dict[int, float], prefix: str, pairs: list[tuple[int, i
     out = []
     for start, end in pairs:
         if start in series and end in series and series[start] > 0:
-            out.append(
-                Metric(f"{prefix}cagr_{start}_{end}", cagr(series[start], series[end], end - start), "%/yr")
-            )
+            out.append(Metric(f"{prefix}cagr_{start}_{end}", cagr(series[start], series[end], end - start), "%/yr"))
     return out
 
 
@@ -143,9 +137,7 @@ def derive_material_flow(frames: dict, codes) -> list[Metric]:
             rows = usgs_series(usgs, spec["usgs_series"], int(spec["year"]))
             unit_from = rows["unit"].iloc[0]
             metrics.append(
-                Metric(
-                    f"usgs_total_{pie}", convert(rows["value"].sum(), unit_from, spec["unit"]), spec["unit"]
-                )
+                Metric(f"usgs_total_{pie}", convert(rows["value"].sum(), unit_from, spec["unit"]), spec["unit"])
             )
             by_country = rows.set_index("country")["share_pct"]
             shown = [c for c in pies[pies["pie"] == pie]["country"] if c != "OTH"]
@@ -260,14 +252,10 @@ def derive_policy(frames: dict, codes) -> list[Metric]:
     minerals, targets, funnel, events = (
         frames[k] for k in ("critical_minerals", "policy_targets", "mineral_funnel", "policy_events")
     )
-    metrics = [
-        Metric(f"count_{j}", float(n), "minerals") for j, n in minerals.groupby("jurisdiction").size().items()
-    ]
+    metrics = [Metric(f"count_{j}", float(n), "minerals") for j, n in minerals.groupby("jurisdiction").size().items()]
     for _, row in targets.iterrows():
         if pd.notna(row["value_pct"]):
-            metrics.append(
-                Metric(f"value_{row['jurisdiction']}_{row['target']}", float(row["value_pct"]), "%")
-            )
+            metrics.append(Metric(f"value_{row['jurisdiction']}_{row['target']}", float(row["value_pct"]), "%"))
         if pd.notna(row["year"]):
             metrics.append(Metric(f"year_{row['jurisdiction']}_{row['target']}", float(row["year"]), "year"))
     for _, row in funnel.iterrows():
@@ -284,9 +272,7 @@ def derive_policy(frames: dict, codes) -> list[Metric]:
     if not screened.empty:  # page 3 states how many minerals the policy review kept
         metrics.append(Metric("selected_count_p3", float(screened.iloc[0]), "minerals"))
     dated = events[(events["kind"] == "event") & events["date"].notna()]
-    metrics += [
-        Metric(f"events_{j}", float(n), "events") for j, n in dated.groupby("jurisdiction").size().items()
-    ]
+    metrics += [Metric(f"events_{j}", float(n), "events") for j, n in dated.groupby("jurisdiction").size().items()]
     return metrics
 
 
@@ -299,9 +285,7 @@ def derive_tech_trends(frames: dict, codes) -> list[Metric]:
     ]
     for _, r in shares.iterrows():
         if pd.notna(r["share_pct"]):
-            metrics.append(
-                Metric(f"share_{r['region']}_{r['mineral']}_{r['stage']}", float(r["share_pct"]), "%")
-            )
+            metrics.append(Metric(f"share_{r['region']}_{r['mineral']}_{r['stage']}", float(r["share_pct"]), "%"))
     for (region, mineral), group in shares.groupby(["region", "mineral"]):
         if group["share_pct"].isna().any():
             unassigned = 100.0 - float(group["share_pct"].sum())
@@ -450,9 +434,7 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
         elif not math.isnan(label):
             total = label
         else:
-            raise CheckError(
-                table, f"{year} has empty cells and no total label", expected=f"a total for {year}"
-            )
+            raise CheckError(table, f"{year} has empty cells and no total label", expected=f"a total for {year}")
         status = group["status"].iloc[0]
         metrics.append(Metric(f"total_{year}", total, unit))
         for _, row in group.iterrows():
@@ -482,9 +464,7 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
     for name, members in DEMAND_GROUPS[table].items():
         if members == [name]:  # a group of one segment: its metrics are the segment's own
             group_values = {y: values[(name, y)] for y in totals if (name, y) in values}
-            metrics += [
-                Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)
-            ]
+            metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
             continue
         group_values = {}
         for y in totals:
@@ -494,16 +474,12 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
             elif all((c, y) in values for c in others):  # the unsplit rest of the year belongs to this group
                 group_values[y] = totals[y] - sum(values[(c, y)] for c in others)
         metrics += [Metric(f"value_{name}_{y}", v, unit) for y, v in group_values.items()]
-        metrics += [
-            Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)
-        ]
+        metrics += [Metric(f"{m.name}_{name}", m.value, m.unit) for m in cagr_metrics(group_values, "", pairs)]
         for y in table_years:
             if y in group_values:
                 metrics.append(Metric(f"summary_{name}_{y}", group_values[y], unit))
         if all(y in group_values for y in DEMAND_DIFF):
-            metrics.append(
-                Metric(f"diff_{name}", group_values[DEMAND_DIFF[1]] - group_values[DEMAND_DIFF[0]], unit)
-            )
+            metrics.append(Metric(f"diff_{name}", group_values[DEMAND_DIFF[1]] - group_values[DEMAND_DIFF[0]], unit))
     for code in demand[category].unique():
         for y in table_years:
             if (code, y) in values:

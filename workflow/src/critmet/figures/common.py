@@ -58,9 +58,7 @@ def load_labels(text_dir: Path, lang: str) -> dict:
     for path in sorted((Path(text_dir) / lang).glob("figures*.yaml")):
         for key, value in (load_yaml(path) or {}).items():
             if key in labels:
-                raise ValueError(
-                    f"{path}: figure label group '{key}' is already defined in another figures*.yaml"
-                )
+                raise ValueError(f"{path}: figure label group '{key}' is already defined in another figures*.yaml")
             labels[key] = value
     return labels
 
@@ -110,9 +108,7 @@ def draw_family(module: str, data: FigureData, style: Style, figures: list[str])
     return drawn
 
 
-def plot_family(
-    module: str, figures: list[str], data_dir, raw_dir, text_dir, out_dir, langs, dpi=110
-) -> None:
+def plot_family(module: str, figures: list[str], data_dir, raw_dir, text_dir, out_dir, langs, dpi=110) -> None:
     """Draw and save every figure of a family in each language, plus one bilingual metadata file each."""
     import matplotlib.pyplot as plt
 
@@ -145,3 +141,60 @@ def plot_family(
             entry["source"][lang] = source_line(data, item.sources, lang)
     for name, entry in meta.items():
         write_json(out_dir / "meta" / f"{name}.json", entry)
+
+
+def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | None = None, zorder: int = 2):
+    """Stacked bars, one layer per category code (colour and name from the style); a segment at least
+    `label_min` tall carries its value. Returns ({code: heights drawn}, the running top of the stack)."""
+    import numpy as np
+
+    from critmet.report.filters import num
+
+    bottom = np.zeros(len(xs))
+    drawn: dict[str, list[float]] = {}
+    for code, heights in layers:
+        heights = np.asarray(heights, dtype=float)
+        ax.bar(
+            xs,
+            heights,
+            bottom=bottom,
+            width=width,
+            color=style.color(code),
+            label=style.name(code),
+            edgecolor="white",
+            linewidth=0.3,
+            zorder=zorder,
+        )
+        if label_min is not None:
+            for x, b, h in zip(xs, bottom, heights, strict=True):
+                if h >= label_min:
+                    ax.text(
+                        x,
+                        b + h / 2,
+                        num(h),
+                        ha="center",
+                        va="center",
+                        color="white",
+                        fontsize=style.config["font"]["small_size"] - 1.3,
+                    )
+        drawn[code] = [float(h) for h in heights]
+        bottom = bottom + heights
+    return drawn, bottom
+
+
+def hatched_bars(ax, xs, heights, bottom, style, label: str, width: float = 0.72, zorder: int = 2):
+    """The part of a stack no category can be given: white, hatched, labelled (drawn only if present)."""
+    if max(heights, default=0) <= 1e-9:
+        return None
+    return ax.bar(
+        xs,
+        heights,
+        bottom=bottom,
+        width=width,
+        color="white",
+        hatch="////",
+        zorder=zorder,
+        edgecolor=style.config["colors"]["muted"],
+        linewidth=0.3,
+        label=label,
+    )

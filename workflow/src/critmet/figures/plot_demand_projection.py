@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData
-from critmet.figures.plot_supply_bars import HATCH, printed_cagr_periods, x_positions
+from critmet.figures.common import Drawn, FigureData, hatched_bars, stack_bars
+from critmet.figures.plot_supply_bars import printed_cagr_periods, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -42,38 +42,13 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
             color=style.config["colors"]["projection_bg"],
             zorder=0,
         )
-    bottom = np.zeros(len(years))
-    drawn: dict[str, list[float]] = {}
-    for code in _categories(demand, column, kind, style):
-        rows = demand[demand[column] == code].set_index("year").reindex(years)
-        heights = rows[value].fillna(0.0).to_numpy()
-        ax.bar(
-            xs,
-            heights,
-            bottom=bottom,
-            width=0.7,
-            color=style.color(code),
-            label=style.name(code),
-            edgecolor="white",
-            linewidth=0.3,
-            zorder=2,
-        )
-        drawn[code] = [float(h) for h in heights]
-        bottom += heights
+    layers = [
+        (code, demand[demand[column] == code].set_index("year").reindex(years)[value].fillna(0.0))
+        for code in _categories(demand, column, kind, style)
+    ]
+    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.7)
     undetermined = series["undetermined"].clip(lower=0).to_numpy()
-    if undetermined.max() > 1e-9:
-        ax.bar(
-            xs,
-            undetermined,
-            bottom=bottom,
-            width=0.7,
-            color="white",
-            hatch=HATCH,
-            zorder=2,
-            edgecolor=style.config["colors"]["muted"],
-            linewidth=0.3,
-            label=style.label("demand.undetermined"),
-        )
+    if hatched_bars(ax, xs, undetermined, bottom, style, style.label("demand.undetermined"), width=0.7) is not None:
         drawn["undetermined"] = [float(h) for h in undetermined]
     totals = series["total"].to_numpy()
     small = style.config["font"]["small_size"]
@@ -147,40 +122,20 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     xs = np.arange(len(years))
     fig = Figure(figsize=style.size("share_strip"))
     ax = fig.add_axes((0.07, 0.3, 0.91, 0.57))
-    bottom = np.zeros(len(years))
-    drawn = {}
     small = style.config["font"]["small_size"]
-    for code in _categories(demand, column, kind, style):
-        rows = demand[demand[column] == code].set_index("year").reindex(years)
-        shares = (rows[f"value_{unit}"].fillna(0.0) / series.loc[years, "total"] * 100.0).to_numpy()
-        ax.bar(
-            xs,
-            shares,
-            bottom=bottom,
-            width=0.6,
-            color=style.color(code),
-            label=style.name(code),
-            edgecolor="white",
-            linewidth=0.3,
+    totals = series.loc[years, "total"]
+    layers = [
+        (
+            code,
+            demand[demand[column] == code].set_index("year").reindex(years)[f"value_{unit}"].fillna(0.0)
+            / totals
+            * 100.0,
         )
-        for x, b, s in zip(xs, bottom, shares, strict=True):
-            if s >= 8:
-                ax.text(x, b + s / 2, num(s), ha="center", va="center", color="white", fontsize=small - 1.3)
-        drawn[code] = [float(s) for s in shares]
-        bottom += shares
+        for code in _categories(demand, column, kind, style)
+    ]
+    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=8)
     rest = 100.0 - bottom
-    if rest.max() > 0.01:
-        ax.bar(
-            xs,
-            rest,
-            bottom=bottom,
-            width=0.6,
-            color="white",
-            hatch=HATCH,
-            edgecolor=style.config["colors"]["muted"],
-            linewidth=0.3,
-            label=style.label("demand.undetermined"),
-        )
+    if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
         drawn["undetermined"] = [float(r) for r in rest]
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 50, 100])

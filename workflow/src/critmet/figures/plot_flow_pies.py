@@ -147,9 +147,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         parts = style.label("list_sep").join(
             f"{style.name(c)} {num(s)}%" for c, s in zip(slices["country"], slices["share_pct"], strict=True)
         )
-        alt = style.label(
-            "pies.alt", title=title, total=num(total), unit=spec["unit"], parts=parts, hhi=num(hhi)
-        )
+        alt = style.label("pies.alt", title=title, total=num(total), unit=spec["unit"], parts=parts, hhi=num(hhi))
         tables = (
             ["usgs_mcs2023_world", "material_flow_totals"]
             if spec["basis"] == "usgs"
@@ -161,9 +159,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             alt,
             tables,
             values={
-                "slices": {
-                    c: round(float(s), 4) for c, s in zip(slices["country"], slices["share_pct"], strict=True)
-                },
+                "slices": {c: round(float(s), 4) for c, s in zip(slices["country"], slices["share_pct"], strict=True)},
                 "total": total,
                 "unit": spec["unit"],
                 "basis": spec["basis"],

@@ -32,9 +32,7 @@ def log_bounds(row, axis: dict) -> tuple[float, float, float, float]:
 
     def get(col, edge):
         value = row[col]
-        return math.log10(
-            edge if value is None or (isinstance(value, float) and math.isnan(value)) else value
-        )
+        return math.log10(edge if value is None or (isinstance(value, float) and math.isnan(value)) else value)
 
     return (
         get("freq_min_hz", axis["axis_freq_min_hz"]),
@@ -273,9 +271,7 @@ def draw_map(frame, axis: dict, style: Style) -> tuple[Figure, dict]:
                 outside = area - _overlap(b, (x0, x1, y0, y1))  # part of the name outside its own region
                 off_axes = area - _overlap(b, (lx[0], lx[1], ly[0], ly[1]))
                 clash = sum(_overlap(b, t) for t in taken)
-                others = sum(
-                    _overlap(b, rects[o]) * (0.3 if o in envelopes else 1.0) for o in rects if o != code
-                )
+                others = sum(_overlap(b, rects[o]) * (0.3 if o in envelopes else 1.0) for o in rects if o != code)
                 centre = math.hypot(px - (x0 + x1) / 2, py - (y0 + y1) / 2)
                 score = (1000 * (clash + off_axes) + 50 * outside + others) / area + 0.01 * centre
                 if best is None or score < best[0]:

@@ -110,11 +110,7 @@ def _wrap_once(style: Style, text: str, width: int) -> str:
     from critmet.report.text import NO_LINE_END, NO_LINE_START
 
     cut = text.find("（")
-    if (
-        0 < cut
-        and sum(_char_width(c) for c in text[:cut]) <= width + 2
-        and sum(map(_char_width, text)) > width
-    ):
+    if 0 < cut and sum(_char_width(c) for c in text[:cut]) <= width + 2 and sum(map(_char_width, text)) > width:
         return text[:cut] + "\n" + _wrap_once(style, text[cut:], width)
     lines: list[list[str]] = [[]]
     used = 0.0
@@ -147,9 +143,7 @@ def format_date(style: Style, date) -> str:
     if month is None:
         return style.label("policy_timeline.date_year", year=year)
     months = style.labels["policy_timeline"]["months"]
-    return style.label(
-        "policy_timeline.date_month", year=year, month=int(month), month_name=months[int(month) - 1]
-    )
+    return style.label("policy_timeline.date_month", year=year, month=int(month), month_name=months[int(month) - 1])
 
 
 # ------------------------------------------------------------------------------------ timeline
@@ -245,9 +239,7 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes):
     packs it lowest. Returns (font size, lane heights, extra years for the undated column, lane names), or
     None if the lanes do not fit at any size."""
     lane_size = style.config["font"]["small_size"]
-    lane_texts = {
-        code: wrap_label(style, lane_name(style, code), 9 if style.lang == "ja" else 20) for code in lanes
-    }
+    lane_texts = {code: wrap_label(style, lane_name(style, code), 9 if style.lang == "ja" else 20) for code in lanes}
     lane_min = {code: _measure(fig, renderer, t, lane_size)[1] for code, t in lane_texts.items()}
     undated = [it for it in items if it.undated]
     dated_span = (AXIS_END + 1) - (AXIS_START - 0.1)
@@ -277,9 +269,7 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes):
         for code in lanes:
             lane_items = [it for it in items if it.lane == code]
             best = None
-            for (wraps, cost), order in itertools.product(
-                strategies, ("left_first", "right_first", "long_first")
-            ):
+            for (wraps, cost), order in itertools.product(strategies, ("left_first", "right_first", "long_first")):
                 height = _pack(
                     lane_items,
                     wraps,
@@ -319,9 +309,7 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     for _, row in dated_rows.iterrows():
         x = event_x(row["date"])
         if x is not None and not (AXIS_START <= x < AXIS_END + 1):
-            raise ValueError(
-                f"policy_events {row['event_id']}: date {row['date']} is outside {AXIS_START}-{AXIS_END}"
-            )
+            raise ValueError(f"policy_events {row['event_id']}: date {row['date']} is outside {AXIS_START}-{AXIS_END}")
         items.append(
             _Item(
                 row["event_id"],
@@ -342,9 +330,7 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     avail_h = fig_h - bottom_in - top_in
     fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes)
     if fitted is None:
-        raise ValueError(
-            f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {fig_h} in"
-        )
+        raise ValueError(f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {fig_h} in")
     size, heights, extra, lane_texts = fitted
 
     ax = fig.add_axes((LABEL_COL_IN / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
@@ -488,9 +474,7 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
     jurisdiction = FIGURE_JURISDICTION[name]
     events = data.table("policy_events")
     fig, info = draw_timeline(events, jurisdiction, style, sizes)
-    rows = events[(events["jurisdiction"] == jurisdiction) & (events["kind"] == "event")].set_index(
-        "event_id"
-    )
+    rows = events[(events["jurisdiction"] == jurisdiction) & (events["kind"] == "event")].set_index("event_id")
     title = style.label("policy_timeline.title", jurisdiction=style.name(jurisdiction))
     dated = sorted((it for it in info["items"] if not it.undated), key=lambda i: (i.x, i.event_id))
     undated = [it for it in info["items"] if it.undated]
@@ -507,14 +491,10 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
         first_date=format_date(style, rows.loc[dated[0].event_id, "date"]),
         last=dated[-1].raw,
         last_date=format_date(style, rows.loc[dated[-1].event_id, "date"]),
-        undated=style.label(
-            "policy_timeline.alt_undated", n=len(undated), items=sep.join(i.raw for i in undated)
-        )
+        undated=style.label("policy_timeline.alt_undated", n=len(undated), items=sep.join(i.raw for i in undated))
         if undated
         else "",
-        markers=style.label("policy_timeline.alt_markers", items=info["marker_items"])
-        if info["marker_counts"]
-        else "",
+        markers=style.label("policy_timeline.alt_markers", items=info["marker_items"]) if info["marker_counts"] else "",
     )
     values = {
         "jurisdiction": jurisdiction,
@@ -539,9 +519,7 @@ def draw_funnel(frame, style: Style) -> tuple[Figure, dict]:
     small = style.config["font"]["small_size"]
     frame = frame.sort_values(["step_order"], kind="stable")
     step_order = style.order("funnel_step")
-    frame = frame.assign(_rank=[step_order.index(s) for s in frame["step"]]).sort_values(
-        ["step_order", "_rank"]
-    )
+    frame = frame.assign(_rank=[step_order.index(s) for s in frame["step"]]).sort_values(["step_order", "_rank"])
     inputs = frame[frame["step_order"] == 0]
     steps = frame[frame["step_order"] > 0]
     widest = float(frame["count"].max())
@@ -641,15 +619,12 @@ def draw_funnel(frame, style: Style) -> tuple[Figure, dict]:
                 fontweight="bold",
                 gid=f"minerals:{row['step']}",
             )
-    ax.axhline(
-        len(inputs) - 0.5 + gap / 2, xmin=0.03, xmax=0.97, color=colors["muted"], lw=0.6, ls=(0, (3, 2))
-    )
+    ax.axhline(len(inputs) - 0.5 + gap / 2, xmin=0.03, xmax=0.97, color=colors["muted"], lw=0.6, ls=(0, (3, 2)))
     info = {
         "inputs": {r["step"]: int(r["count"]) for _, r in inputs.iterrows()},
         "steps": {r["step"]: int(r["count"]) for _, r in steps.iterrows()},
         "minerals": {
-            r["step"]: [m for m in str(r["minerals"]).split("|") if m and m != "nan"]
-            for _, r in steps.iterrows()
+            r["step"]: [m for m in str(r["minerals"]).split("|") if m and m != "nan"] for _, r in steps.iterrows()
         },
     }
     return fig, info

@@ -115,9 +115,7 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
                     gid=f"label:{item}:{country}",
                 )
             else:
-                narrow.append(
-                    style.label("bars_common.part", name=style.name(country), value=f"{num(share)}%")
-                )
+                narrow.append(style.label("bars_common.part", name=style.name(country), value=f"{num(share)}%"))
             if country not in countries:
                 countries.append(country)
             drawn[item][country] = share
@@ -164,9 +162,7 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
     row_in = 0.25
     rate_h_in = row_in * len(rates)
     rate_top_in = rate_title_in + 0.24
-    axr = fig.add_axes(
-        (left_in / fig_w, (fig_h - rate_top_in - rate_h_in) / fig_h, axes_w, rate_h_in / fig_h)
-    )
+    axr = fig.add_axes((left_in / fig_w, (fig_h - rate_top_in - rate_h_in) / fig_h, axes_w, rate_h_in / fig_h))
     rate_values: dict[str, float | None] = {}
     for i, (_, row) in enumerate(rates.iterrows()):
         region = row["region"]
@@ -227,8 +223,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
                 "bars_reco.alt_item",
                 item=style.name(item),
                 parts=sep.join(
-                    style.label("bars_common.part", name=style.name(c), value=f"{num(v)}%")
-                    for c, v in split.items()
+                    style.label("bars_common.part", name=style.name(c), value=f"{num(v)}%") for c, v in split.items()
                 ),
             )
             for item, split in values["shares"].items()
@@ -254,7 +249,5 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         values["rate_years"] = {
             r["region"]: (None if math.isnan(r["year"]) else int(r["year"])) for _, r in rates.iterrows()
         }
-        out[name] = Drawn(
-            fig, style.label("bars_reco.title", mineral=mineral_name), alt, TABLES, values=values
-        )
+        out[name] = Drawn(fig, style.label("bars_reco.title", mineral=mineral_name), alt, TABLES, values=values)
     return out

@@ -49,9 +49,7 @@ def draw_screening(rows, style: Style) -> Figure:
     selected = rows["selected"] == "yes"
     axes = []
     for (column, label_key, xmax, step), left_in in zip(PANELS, lefts_in, strict=True):
-        ax = fig.add_axes(
-            (left_in / fig_w, bottom, width_in / fig_w, height), sharey=axes[0] if axes else None
-        )
+        ax = fig.add_axes((left_in / fig_w, bottom, width_in / fig_w, height), sharey=axes[0] if axes else None)
         for i, row in rows.iterrows():
             value = float(row[column])
             chosen = bool(selected[i])
@@ -170,9 +168,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
 
         def parts(column, rows=rows):
             return sep.join(
-                style.label(
-                    "bars_common.part", name=style.label(f"bars_common.symbol.{m}"), value=f"{num(v)}%"
-                )
+                style.label("bars_common.part", name=style.label(f"bars_common.symbol.{m}"), value=f"{num(v)}%")
                 for m, v in zip(rows["mineral"], rows[column], strict=True)
             )
 
@@ -187,8 +183,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             "rows": list(rows["mineral"]),
             "groups": dict(zip(rows["mineral"], rows["group"], strict=True)),
             "refined_top_country_share_pct": {
-                m: float(v)
-                for m, v in zip(rows["mineral"], rows["refined_top_country_share_pct"], strict=True)
+                m: float(v) for m, v in zip(rows["mineral"], rows["refined_top_country_share_pct"], strict=True)
             },
             "japan_demand_share_pct": {
                 m: float(v) for m, v in zip(rows["mineral"], rows["japan_demand_share_pct"], strict=True)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData
+from critmet.figures.common import Drawn, FigureData, hatched_bars, stack_bars
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -55,44 +55,18 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     xs = np.array([pos[y] for y in years])
     fig = Figure(figsize=style.size("supply"))
     ax = fig.add_axes((0.11, 0.2, 0.87, 0.76))
-    bottom = np.zeros(len(years))
-    handles = []
-    drawn: dict[str, list[float]] = {}
-    for code in _stack_order(supply, style):
-        rows = supply[supply["country"] == code].set_index("year").reindex(years)
-        heights = rows[value].fillna(0.0).to_numpy()
-        bars = ax.bar(
-            xs,
-            heights,
-            bottom=bottom,
-            width=0.72,
-            color=style.color(code),
-            label=style.name(code),
-            edgecolor="white",
-            linewidth=0.3,
-        )
-        handles.append(bars)
-        drawn[code] = [float(h) for h in heights]
-        bottom += heights
+    layers = [
+        (code, supply[supply["country"] == code].set_index("year").reindex(years)[value].fillna(0.0))
+        for code in _stack_order(supply, style)
+    ]
+    drawn, bottom = stack_bars(ax, xs, layers, style)
     undetermined = series["undetermined"].clip(lower=0).to_numpy()
-    if undetermined.max() > 1e-9:
-        bars = ax.bar(
-            xs,
-            undetermined,
-            bottom=bottom,
-            width=0.72,
-            color="white",
-            hatch=HATCH,
-            edgecolor=style.config["colors"]["muted"],
-            linewidth=0.3,
-            label=style.label("supply.undetermined"),
-        )
-        handles.append(bars)
+    if hatched_bars(ax, xs, undetermined, bottom, style, style.label("supply.undetermined")) is not None:
         drawn["undetermined"] = [float(h) for h in undetermined]
         bottom += undetermined
     recycling = series["recycling"].to_numpy()
     rate = metrics["recycling_rate_pct"]
-    bars = ax.bar(
+    ax.bar(
         xs,
         recycling,
         bottom=bottom,
@@ -102,7 +76,6 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
         edgecolor="white",
         linewidth=0.3,
     )
-    handles.append(bars)
     drawn["recycling"] = [float(h) for h in recycling]
     demand = series["demand"].to_numpy()
     (line,) = ax.plot(
@@ -162,7 +135,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
     fig.legend(
-        handles=[*handles, line],
+        handles=[*ax.containers, line],
         loc="lower center",
         ncol=4,
         fontsize=style.config["font"]["small_size"] - 0.5,
@@ -187,57 +160,26 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     xs = np.array([pos[y] for y in years])
     fig = Figure(figsize=style.size("share_strip"))
     ax = fig.add_axes((0.07, 0.27, 0.91, 0.6))
-    bottom = np.zeros(len(years))
-    drawn = {}
     value = f"value_{unit}"
-    for code in _stack_order(supply, style):
-        rows = supply[supply["country"] == code].set_index("year").reindex(years)
-        shares = (rows[value].fillna(0.0) / series["primary"] * 100.0).to_numpy()
-        ax.bar(
-            xs,
-            shares,
-            bottom=bottom,
-            width=0.72,
-            color=style.color(code),
-            label=style.name(code),
-            edgecolor="white",
-            linewidth=0.3,
+    layers = [
+        (
+            code,
+            supply[supply["country"] == code].set_index("year").reindex(years)[value].fillna(0.0)
+            / series["primary"]
+            * 100.0,
         )
-        for x, b, s in zip(xs, bottom, shares, strict=True):
-            if s >= 9:
-                ax.text(
-                    x,
-                    b + s / 2,
-                    num(s),
-                    ha="center",
-                    va="center",
-                    color="white",
-                    fontsize=style.config["font"]["small_size"] - 1.3,
-                )
-        drawn[code] = [float(s) for s in shares]
-        bottom += shares
+        for code in _stack_order(supply, style)
+    ]
+    drawn, bottom = stack_bars(ax, xs, layers, style, label_min=9)
     rest = 100.0 - bottom
-    if rest.max() > 0.01:
-        ax.bar(
-            xs,
-            rest,
-            bottom=bottom,
-            width=0.72,
-            color="white",
-            hatch=HATCH,
-            edgecolor=style.config["colors"]["muted"],
-            linewidth=0.3,
-            label=style.label("supply.undetermined"),
-        )
+    if hatched_bars(ax, xs, rest, bottom, style, style.label("supply.undetermined")) is not None:
         drawn["undetermined"] = [float(r) for r in rest]
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 50, 100])
     ax.set_yticklabels(["0%", "50%", "100%"])
     ax.set_xticks(xs)
     ax.set_xticklabels([str(y) for y in years], fontsize=style.config["font"]["small_size"] - 1)
-    ax.set_title(
-        style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left"
-    )
+    ax.set_title(style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left")
     ax.legend(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),

@@ -65,9 +65,7 @@ def region_rows(data: FigureData, region: str, style: Style) -> tuple[list[str],
     return minerals, known, undetermined, counts
 
 
-def draw_region(
-    region: str, minerals, known, undetermined, counts, remainders, style: Style
-) -> tuple[Figure, dict]:
+def draw_region(region: str, minerals, known, undetermined, counts, remainders, style: Style) -> tuple[Figure, dict]:
     colors = style.config["colors"]
     small = style.config["font"]["small_size"]
     stages = style.order("tech_stage")
@@ -171,9 +169,7 @@ def draw_region(
     # legend of stages (all six, so a colour means the same stage on every page), then the hatched remainder
     handles = [Patch(facecolor=style.color(s), edgecolor="none", label=style.name(s)) for s in stages]
     nrows = math.ceil(len(handles) / ncol)
-    ordered = [
-        handles[r * ncol + c] for c in range(ncol) for r in range(nrows) if r * ncol + c < len(handles)
-    ]
+    ordered = [handles[r * ncol + c] for c in range(ncol) for r in range(nrows) if r * ncol + c < len(handles)]
     legend_top = (0.10 + row_in * legend_rows) / fig_h
     common = {
         "loc": "upper left",
@@ -186,9 +182,7 @@ def draw_region(
         "borderpad": 0.0,
         "labelspacing": 0.45,
     }
-    fig.legend(
-        handles=ordered, bbox_to_anchor=(left - 0.005, legend_top), ncol=ncol, columnspacing=1.2, **common
-    )
+    fig.legend(handles=ordered, bbox_to_anchor=(left - 0.005, legend_top), ncol=ncol, columnspacing=1.2, **common)
     pending = sorted({s for m in minerals for s in undetermined[m]}, key=stages.index)
     if pending:
         names = style.label("bars_tech.undetermined_join").join(style.name(s) for s in pending)
@@ -198,9 +192,7 @@ def draw_region(
             hatch=HATCH,
             label=style.label("bars_tech.undetermined", stages=names),
         )
-        fig.legend(
-            handles=[extra], bbox_to_anchor=(left - 0.005, legend_top - row_in * nrows / fig_h), **common
-        )
+        fig.legend(handles=[extra], bbox_to_anchor=(left - 0.005, legend_top - row_in * nrows / fig_h), **common)
     return fig, drawn
 
 
@@ -221,13 +213,10 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         rows = []
         for m in minerals:
             parts = [
-                style.label("bars_common.part", name=style.name(s), value=f"{num(v)}%")
-                for s, v in known[m].items()
+                style.label("bars_common.part", name=style.name(s), value=f"{num(v)}%") for s, v in known[m].items()
             ]
             if undetermined[m]:
-                stages = style.label("bars_tech.undetermined_join").join(
-                    style.name(s) for s in undetermined[m]
-                )
+                stages = style.label("bars_tech.undetermined_join").join(style.name(s) for s in undetermined[m])
                 parts.append(
                     style.label(
                         "bars_common.part",
@@ -236,14 +225,10 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
                     )
                 )
             rows.append(
-                style.label(
-                    "bars_tech.alt_row", mineral=style.label(f"bars_common.symbol.{m}"), parts=sep.join(parts)
-                )
+                style.label("bars_tech.alt_row", mineral=style.label(f"bars_common.symbol.{m}"), parts=sep.join(parts))
             )
         projects = sep.join(
-            style.label(
-                "bars_tech.alt_count", mineral=style.label(f"bars_common.symbol.{m}"), count=num(counts[m])
-            )
+            style.label("bars_tech.alt_count", mineral=style.label(f"bars_common.symbol.{m}"), count=num(counts[m]))
             for m in minerals
         )
         alt = style.label("bars_tech.alt", region=region_name, shares=sep.join(rows), projects=projects)

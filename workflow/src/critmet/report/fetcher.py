@@ -39,8 +39,7 @@ class ProjectFetcher(URLFetcher):
             return super().fetch(url, headers)
         if parsed.scheme != "file":
             raise RefusedResource(
-                f"refused to fetch {url!r}: the report may only use files inside {self.root} "
-                "(no network resources)"
+                f"refused to fetch {url!r}: the report may only use files inside {self.root} (no network resources)"
             )
         path = Path(unquote(parsed.path)).resolve()
         if not self._allowed(path):

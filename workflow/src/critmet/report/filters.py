@@ -15,9 +15,7 @@ def _check(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"filter '{name}' needs a number, got {value!r}")
     if isinstance(value, float) and math.isnan(value):
-        raise ValueError(
-            f"filter '{name}' got a missing value (NaN): the data has no value for this variable"
-        )
+        raise ValueError(f"filter '{name}' got a missing value (NaN): the data has no value for this variable")
 
 
 def num(value, digits: int = 0) -> str:
@@ -56,4 +54,11 @@ def plain(text: str) -> str:
     return str(text).replace("\u2060", "")
 
 
-FILTERS = {"plain": plain, "num": num, "signed": signed, "pct": pct, "ratio_pct": ratio_pct, "nobreak": nobreak}
+FILTERS = {
+    "plain": plain,
+    "num": num,
+    "signed": signed,
+    "pct": pct,
+    "ratio_pct": ratio_pct,
+    "nobreak": nobreak,
+}

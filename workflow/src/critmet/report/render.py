@@ -85,9 +85,7 @@ def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict
         for fig in page.get("figures", []):
             meta_path = figures_dir / "meta" / f"{fig}.json"
             if not meta_path.exists():
-                raise ReportError(
-                    f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)"
-                )
+                raise ReportError(f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)")
             meta = read_json(meta_path)
             figs[fig] = {
                 "src": (figures_dir / lang / f"{fig}.svg").resolve().as_uri(),
@@ -120,10 +118,7 @@ def build_html(
             figs=figs,
             config=inputs.config,
             data=data.for_lang(lang, texts["common"]["labels"]),
-            css=[
-                (css_dir / name).as_uri()
-                for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")
-            ],
+            css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
         )
     except jinja2.UndefinedError as exc:
         raise ReportError(f"{_template_location(exc)}: {exc.message}") from None
@@ -164,11 +159,7 @@ def overflowing_pages(document, pages: list[dict]) -> list[str]:
             continue
         limit = notes.position_y if notes is not None else slide.position_y + slide.margin_height()
         bottom = max(
-            (
-                b.position_y + b.margin_top + b.border_height()
-                for b in body.descendants()
-                if b.border_height()
-            ),
+            (b.position_y + b.margin_top + b.border_height() for b in body.descendants() if b.border_height()),
             default=body.position_y,
         )
         if bottom > limit + 1:
@@ -196,19 +187,13 @@ class Report:
         codes = load_codes(inputs.raw_dir / "codes")
         self.data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
         page_ids = [p["id"] for p in self.pages]
-        self.texts = {
-            lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs
-        }
+        self.texts = {lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs}
         for name in ["common", "figures", *page_ids]:
             for lang in langs[1:]:
-                check_same_keys(
-                    self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml"
-                )
+                check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
 
     def html(self, lang: str) -> str:
-        return build_html(
-            self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data
-        )
+        return build_html(self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data)
 
     def document(self, html: str, out_dir: Path):
         import weasyprint

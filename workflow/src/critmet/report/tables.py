@@ -38,9 +38,7 @@ class DataTables:
         self.data_dir, self.raw_dir, self.codes, self.config = Path(data_dir), Path(raw_dir), codes, config
         self._meta: dict[str, dict] = {}
         self._checks = [read_json(p) for p in sorted((self.data_dir / "checks").glob("*.json"))]
-        self._register = {
-            f"{r['table']}:{r['item']}": r for r in _rows(self.raw_dir / "discrepancy_register.csv")
-        }
+        self._register = {f"{r['table']}:{r['item']}": r for r in _rows(self.raw_dir / "discrepancy_register.csv")}
 
     def meta(self, table: str) -> dict:
         if table not in self._meta:
@@ -139,8 +137,7 @@ class LangView:
                 by_group.setdefault(r["use_group"] or "", []).append(r["mineral"])
             ordered = [g for g in self.base.codes.entries if g in by_group] + ([""] if "" in by_group else [])
             groups[j] = [
-                {"name": self.name(g) if g else self._label("other"), "minerals": by_group[g]}
-                for g in ordered
+                {"name": self.name(g) if g else self._label("other"), "minerals": by_group[g]} for g in ordered
             ]
         return {"jurisdictions": jurisdictions, "groups": groups, "counts": counts, "list_names": list_names}
 
@@ -204,11 +201,7 @@ class LangView:
 
     def _caption(self, meta: dict) -> str:
         unit = meta["unit"][self.lang]
-        return (
-            f"{meta['title'][self.lang]}（{unit}）"
-            if self.lang == "ja"
-            else f"{meta['title']['en']} ({unit})"
-        )
+        return f"{meta['title'][self.lang]}（{unit}）" if self.lang == "ja" else f"{meta['title']['en']} ({unit})"
 
     def _diff_label(self, start, end) -> str:
         return self._label("difference_span").format(start=start, end=end)

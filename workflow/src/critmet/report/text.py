@@ -17,9 +17,7 @@ from critmet.report import ReportError
 # Japanese line-breaking rules (kinsoku): these may not start a line, and the openers may not end one.
 # Pango's line breaking (Unicode UAX #14, small kana resolved as non-starters) already keeps them;
 # tests/test_pdf.py checks every line of the Japanese PDF against these lists.
-NO_LINE_START = (
-    "、。，．・：；？！）」』】〕〉》’”ー〜…‥ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ%）］｝"
-)
+NO_LINE_START = "、。，．・：；？！）」』】〕〉》’”ー〜…‥ゝゞヽヾぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ%）］｝"
 NO_LINE_END = "（「『【〔〈《‘“［｛"
 
 
@@ -57,9 +55,7 @@ def load_text_file(path: str | Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ReportError(
-            f"{where}: the text file does not parse as YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        raise ReportError(f"{where}: the text file does not parse as YAML: {getattr(exc, 'problem', exc)}") from None
     except UnicodeDecodeError:
         raise ReportError(f"{path}: the text file is not UTF-8; save it as UTF-8") from None
 
