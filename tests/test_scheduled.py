@@ -91,3 +91,27 @@ def test_a_second_run_while_one_holds_the_lock_exits_cleanly(work):
         result = scheduled(work)
     assert result.returncode == 3
     assert "another scheduled run is in progress" in result.stderr
+
+
+def test_a_run_killed_midway_is_followed_by_a_clean_recovery(work):
+    import signal
+    import time
+
+    for path in (work / "templates" / "text" / "ja").glob("p2*.yaml"):  # something to rebuild
+        path.write_text(path.read_text(encoding="utf-8") + "# edit\n", encoding="utf-8")
+    latest_before = os.readlink(work / "results" / "latest")
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "critmet.scheduled", "--root", str(work)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    log = work / "results" / "logs" / "scheduled.log"
+    while time.monotonic() < deadline and "render_edition" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the scheduler, Snakemake and its jobs, mid-render
+    proc.wait()
+    assert os.readlink(work / "results" / "latest") == latest_before  # nothing half-published
+    result = scheduled(work)
+    assert result.returncode == 0, result.stderr
+    assert "no change" in result.stdout or "published edition" in result.stdout
+    latest = work / "results" / "latest"
+    assert (latest / "executive_summary.pdf").stat().st_size > 100_000

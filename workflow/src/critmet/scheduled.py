@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=".", help="the project folder")
     parser.add_argument("--cores", default="2")
+    parser.add_argument("--log", default="results/logs/scheduled.log", help="where the build's output goes")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     (root / "results" / "logs").mkdir(parents=True, exist_ok=True)
@@ -152,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    log = root / "results" / "logs" / "scheduled.log"
+    log = root / args.log
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
     with open(log, "w", encoding="utf-8") as fh:
+        # We hold the lock, so no other run of ours is building: a Snakemake lock left by a killed run is stale.
+        subprocess.run([str(bin_dir / "snakemake"), "--unlock", "--nocolor"], cwd=root, stdout=fh,
+                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         build = subprocess.run(
             [str(bin_dir / "snakemake"), "--cores", args.cores, "--rerun-incomplete", "--nocolor", "all"],
             cwd=root,
