@@ -222,3 +222,18 @@ def test_messy_but_unambiguous_input_is_normalised_and_noted(tmp_path, built):
     for note in ("byte-order mark", "full-width", "thousands separators", "stray spaces"):
         assert note in line
     assert metrics(work, "mg_demand")["total_2035"] == pytest.approx(1989.8)
+
+
+def test_every_figure_exists_in_both_languages(built):
+    import yaml
+
+    registry = yaml.safe_load((built / "workflow" / "registry.yaml").read_text())
+    figures = [f for family in registry["figures"].values() for f in family["figures"]]
+    assert len(figures) == 35
+    for name in figures:
+        for lang in ("ja", "en"):
+            for ext in ("svg", "png"):
+                assert (built / "results" / "figures" / lang / f"{name}.{ext}").stat().st_size > 1000, (name, lang)
+        meta = json.loads((built / "results" / "figures" / "meta" / f"{name}.json").read_text())
+        for key in ("title", "alt", "source"):
+            assert set(meta[key]) == {"ja", "en"} and all(meta[key].values()), (name, key)
