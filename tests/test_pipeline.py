@@ -229,7 +229,7 @@ def test_every_figure_exists_in_both_languages(built):
 
     registry = yaml.safe_load((built / "workflow" / "registry.yaml").read_text())
     figures = [f for family in registry["figures"].values() for f in family["figures"]]
-    assert len(figures) == 35
+    assert len(figures) == 34
     for name in figures:
         for lang in ("ja", "en"):
             for ext in ("svg", "png"):
