@@ -48,7 +48,8 @@ def page_texts(pdfs) -> dict[str, list[str]]:
 
 
 def test_page_count_matches_the_structure(pdfs, pages_spec):
-    assert len(pages_spec) == 41  # the report map's pages
+    assert len(pages_spec) == 42  # the report map's 41 pages and the closing "changes in this edition" page
+    assert pages_spec[-1]["id"] == "p42_changes"
     for lang in LANGS:
         assert len(PdfReader(pdfs[lang]).pages) == len(pages_spec)
     assert len(PdfReader(pdfs["all"]).pages) == 2 * len(pages_spec)

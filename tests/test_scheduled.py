@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from conftest import BIN, project_copy
 
@@ -51,6 +52,8 @@ def test_first_run_publishes_then_no_change(work):
     latest = work / "results" / "latest"
     assert latest.is_symlink() and (latest / "executive_summary.pdf").exists()
     assert "first edition" in (latest / "CHANGES.md").read_text()
+    closing = PdfReader(latest / "executive_summary_en.pdf").pages[-1].extract_text()
+    assert "first published edition" in " ".join(closing.split())
     manifest = (latest / "manifest.json").read_text()
     assert "data/raw/ga_supply.csv" in manifest and "templates/text/ja/p26_supply_ga.yaml" in manifest
     second = scheduled(work)
@@ -67,6 +70,13 @@ def test_an_edited_value_publishes_a_second_edition_naming_it(work):
     changes = (work / "results" / "latest" / "CHANGES.md").read_text()
     assert "| mg_demand | total_2015 | 828 | 828.4 |" in changes
     assert "mg_demand_bars.svg" in changes and "data/raw/mg_demand_totals.csv" in changes
+    for lang, compared in (("en", "Compared with edition"), ("ja", "比較対象の版")):
+        closing = " ".join(
+            PdfReader(work / "results" / "latest" / f"executive_summary_{lang}.pdf").pages[-1].extract_text().split()
+        )
+        assert compared in closing and "e0001" in closing
+        assert "total_2015" in closing and "828.0" in closing and "828.4" in closing
+        assert "data/raw/mg_demand_totals.csv" in closing
 
 
 def test_a_broken_input_publishes_nothing(work):
@@ -101,8 +111,13 @@ def test_a_run_killed_midway_is_followed_by_a_clean_recovery(work):
         path.write_text(path.read_text(encoding="utf-8") + "# edit\n", encoding="utf-8")
     latest_before = os.readlink(work / "results" / "latest")
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-m", "critmet.scheduled", "--root", str(work)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "critmet.scheduled", "--root", str(work)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     log = work / "results" / "logs" / "scheduled.log"
     while time.monotonic() < deadline and "render_edition" not in (log.read_text() if log.exists() else ""):

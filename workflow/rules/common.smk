@@ -75,11 +75,18 @@ def code_files(*parts):
     return files
 
 
+def latest_edition_manifest(wildcards):
+    """The manifest of the latest published edition, if there is one (the closing page compares with it)."""
+    path = Path("results/latest/manifest.json")
+    return [str(path)] if path.exists() else []
+
+
 def report_inputs(langs):
     """What a rendering reads: the variables, the checks (footnotes), the figures and text of its
     languages, templates, stylesheets, page structure, config, the register and the report code."""
     return {
         "variables": rules.compute_variables.output.json,
+        "changes": rules.describe_changes.output.json,
         "checks": expand("results/data/checks/{dataset}.json", dataset=DATASETS),
         "figures": [
             f

@@ -22,6 +22,28 @@ rule compute_variables:
         " --json {output.json} --md {output.md} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
+rule describe_changes:
+    input:
+        metrics=[f"results/data/{d}_metrics.csv" for d in DATASETS],
+        raw=[f for d in DATASETS for f in raw_files(d)] + CODE_FILES + [f"{RAW}/discrepancy_register.csv"],
+        config="config/config.yaml",
+        latest=latest_edition_manifest,
+        code=code_files("editions.py"),
+    output:
+        json=update("results/report/changes.json"),
+    log:
+        "results/logs/describe_changes.log",
+    conda:
+        "../../environment.yml"
+    params:
+        latest=lambda wildcards, input: f"--latest {input.latest}" if input.latest else "",
+    message:
+        "List the data values and source files that changed since the latest published edition"
+    shell:
+        "python workflow/scripts/describe_changes.py --data-dir results/data --out {output.json} {params.latest}"
+        " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+
+
 rule render_edition:
     input:
         unpack(lambda wildcards: report_inputs([wildcards.lang])),
@@ -38,7 +60,7 @@ rule render_edition:
         "Render the {wildcards.lang} edition of the executive summary (HTML preview and PDF)"
     shell:
         "python workflow/scripts/render_report.py --config config/config.yaml --lang {wildcards.lang}"
-        " --variables {input.variables} --out results/report > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+        " --variables {input.variables} --changes {input.changes} --out results/report > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule render_bilingual:
@@ -56,7 +78,7 @@ rule render_bilingual:
         "Render the bilingual executive summary ({params.langs}), one bookmark tree per language"
     shell:
         "python workflow/scripts/render_report.py --config config/config.yaml --variables {input.variables}"
-        " --out {output.pdf} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+        " --changes {input.changes} --out {output.pdf} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule report:

@@ -17,6 +17,7 @@ def main() -> int:
     parser.add_argument("--lang", help="one language edition; without it, the bilingual PDF")
     parser.add_argument("--out", required=True, help="output folder (edition) or PDF path (bilingual)")
     parser.add_argument("--variables", required=True)
+    parser.add_argument("--changes", help="results/report/changes.json (the closing page)")
     parser.add_argument("--templates-dir", default="templates")
     parser.add_argument("--data-dir", default="results/data")
     parser.add_argument("--figures-dir", default="results/figures")
@@ -31,6 +32,7 @@ def main() -> int:
         raw_dir=Path(args.raw_dir),
         variables_json=Path(args.variables),
         config=load_yaml(args.config),
+        changes_json=Path(args.changes) if args.changes else None,
     )
     try:
         written = render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)

@@ -4,7 +4,8 @@ A run holds a lock (a second run started meanwhile exits with code 3 and a messa
 and then:
 
 * if the build fails, publishes nothing and leaves `results/latest` as it was (exit 1);
-* if the PDFs are the same as in the latest edition, says "no change" and publishes nothing (exit 0);
+* if the inputs (raw tables, text, templates, config), the code and the packages are those of the latest
+  edition, says "no change" and publishes nothing (exit 0);
 * otherwise writes `results/editions/<id>/` (the three PDFs, `manifest.json` with the checksums of every raw
   input, text file, template and config, the code version and package versions, and `CHANGES.md` listing the
   data values, figures, pages and text that changed since the previous edition), and only then switches
@@ -16,7 +17,6 @@ Exit codes: 0 published or no change, 1 build failed, 2 publishing failed, 3 ano
 from __future__ import annotations
 
 import argparse
-import csv
 import fcntl
 import hashlib
 import json
@@ -27,20 +27,11 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from critmet.editions import read_metrics, tracked_inputs, value_changes
 from critmet.io import atomic_write_text, sha256_file, write_json
 
 PDFS = ("executive_summary_ja.pdf", "executive_summary_en.pdf", "executive_summary.pdf")
-TRACKED = ("data/raw", "templates", "config")
 PACKAGES = ("snakemake", "pandas", "matplotlib", "jinja2", "weasyprint")
-
-
-def _files(root: Path) -> dict[str, str]:
-    out = {}
-    for top in TRACKED:
-        for path in sorted((root / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                out[str(path.relative_to(root))] = sha256_file(path)
-    return out
 
 
 def code_version(root: Path) -> str:
@@ -55,47 +46,42 @@ def code_version(root: Path) -> str:
         return "src-" + digest.hexdigest()[:16]
 
 
-def build_manifest(root: Path) -> dict:
+def build_manifest(root: Path, edition: str) -> dict:
     results = root / "results"
-    metrics = {p.stem.removesuffix("_metrics"): p for p in sorted((results / "data").glob("*_metrics.csv"))}
     return {
-        "inputs": _files(root),
+        "edition": edition,
+        "inputs": tracked_inputs(root),
         "code_version": code_version(root),
         "packages": {name: metadata.version(name) for name in PACKAGES},
         "outputs": {name: sha256_file(results / "report" / name) for name in PDFS},
         "figures": {p.name: sha256_file(p) for p in sorted((results / "figures").rglob("*.svg"))},
-        "metrics": {ds: _read_metrics(path) for ds, path in metrics.items()},
+        "metrics": read_metrics(results / "data"),
     }
 
 
-def _read_metrics(path: Path) -> dict[str, float]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {row["metric"]: float(row["value"]) for row in csv.DictReader(fh)}
-
-
-def changes_markdown(new: dict, old: dict | None, edition: str) -> str:
-    lines = [f"# Changes in edition {edition}", ""]
+def changes_markdown(new: dict, old: dict | None) -> str:
+    lines = [f"# Changes in edition {new['edition']}", ""]
     if old is None:
         lines.append("This is the first edition.")
         return "\n".join(lines) + "\n"
-    values = []
-    for dataset, metrics in sorted(new["metrics"].items()):
-        before = old["metrics"].get(dataset, {})
-        for name, value in sorted(metrics.items()):
-            if name not in before:
-                values.append(f"| {dataset} | {name} | (new) | {value:.6g} |")
-            elif abs(before[name] - value) > 1e-9 * max(1.0, abs(value)):
-                values.append(f"| {dataset} | {name} | {before[name]:.6g} | {value:.6g} |")
-        values += [
-            f"| {dataset} | {name} | {before[name]:.6g} | (removed) |" for name in sorted(set(before) - set(metrics))
-        ]
-    lines += ["## Data values", ""]
+    lines.append(f"Compared with edition {old.get('edition')}.")
+
+    def fmt(value):
+        return "–" if value is None else f"{value:.6g}"
+
+    values = [
+        f"| {c['dataset']} | {c['metric']} | {fmt(c['before'])} | {fmt(c['now'])} |"
+        for c in value_changes(new["metrics"], old["metrics"])
+    ]
+    lines += ["", "## Data values", ""]
     lines += (
         ["| dataset | value | before | now |", "|---|---|---:|---:|", *values] if values else ["No data value changed."]
     )
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
     lines += [f"- {n}" for n in figures] or ["None."]
+    pages = sorted(n for n, h in new["outputs"].items() if old["outputs"].get(n) != h)
+    lines += ["", "## PDFs with different content", ""] + ([f"- {n}" for n in pages] or ["None."])
     inputs = sorted(n for n, h in new["inputs"].items() if old["inputs"].get(n) != h)
     removed = sorted(set(old["inputs"]) - set(new["inputs"]))
     lines += ["", "## Inputs changed (data, text, templates, config)", ""]
@@ -110,24 +96,35 @@ def latest_manifest(results: Path) -> dict | None:
     return json.loads(latest.read_text(encoding="utf-8")) if latest.exists() else None
 
 
+def unchanged(root: Path, previous: dict | None) -> bool:
+    """Nothing to publish: the inputs, the code and the packages are those of the latest edition."""
+    if previous is None:
+        return False
+    return (
+        previous["inputs"] == tracked_inputs(root)
+        and previous["code_version"] == code_version(root)
+        and previous["packages"] == {name: metadata.version(name) for name in PACKAGES}
+    )
+
+
 def publish(root: Path) -> str | None:
-    """Publish an edition if the PDFs differ from the latest one; returns its id, or None for no change."""
+    """Publish an edition unless nothing changed since the latest one; returns its id, or None."""
     results = root / "results"
-    manifest = build_manifest(root)
     previous = latest_manifest(results)
-    if previous is not None and previous["outputs"] == manifest["outputs"]:
+    if unchanged(root, previous):
         return None
     editions = results / "editions"
     editions.mkdir(parents=True, exist_ok=True)
     number = 1 + max((int(p.name.split("-")[0][1:]) for p in editions.iterdir() if p.name.startswith("e")), default=0)
-    edition = f"e{number:04d}-{manifest['outputs']['executive_summary.pdf'][:8]}"
+    edition = f"e{number:04d}-{sha256_file(results / 'report' / 'executive_summary.pdf')[:8]}"
+    manifest = build_manifest(root, edition)
     staging = editions / f".{edition}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     for name in PDFS:
         shutil.copy2(results / "report" / name, staging / name)
     write_json(staging / "manifest.json", manifest)
-    atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous, edition))
+    atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous))
     os.replace(staging, editions / edition)
     link = results / f".latest.{os.getpid()}"
     link.unlink(missing_ok=True)
@@ -158,8 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
     with open(log, "w", encoding="utf-8") as fh:
         # We hold the lock, so no other run of ours is building: a Snakemake lock left by a killed run is stale.
-        subprocess.run([str(bin_dir / "snakemake"), "--unlock", "--nocolor"], cwd=root, stdout=fh,
-                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [str(bin_dir / "snakemake"), "--unlock", "--nocolor"],
+            cwd=root,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
         build = subprocess.run(
             [str(bin_dir / "snakemake"), "--cores", args.cores, "--rerun-incomplete", "--nocolor", "all"],
             cwd=root,

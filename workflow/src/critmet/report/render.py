@@ -50,6 +50,7 @@ class Inputs:
     variables_json: Path
     config: dict
     root: Path = Path(".")  # the project folder: the only place (with system fonts) resources may come from
+    changes_json: Path | None = None  # what changed since the latest edition (critmet.editions)
 
 
 def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: dict) -> dict:
@@ -118,6 +119,9 @@ def build_html(
             figs=figs,
             config=inputs.config,
             data=data.for_lang(lang, texts["common"]["labels"]),
+            changes=read_json(inputs.changes_json)
+            if inputs.changes_json
+            else {"first": True, "values": [], "inputs": []},
             css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
         )
     except jinja2.UndefinedError as exc:
