@@ -36,6 +36,11 @@ dag: deps
 benchmark: deps
 	$(BIN)/python benchmarks/run_benchmarks.py
 
+# Snakemake's HTML provenance report: every figure with its caption in both languages, its source, and the
+# rule, code and parameters that made it.
+provenance: report
+	$(BIN)/snakemake --report results/report/provenance.html
+
 # Unattended runs (cron, systemd timer, CI schedule): build, then publish an edition only if the PDFs changed.
 scheduled: deps
 	$(BIN)/python -m critmet.scheduled --cores $(CORES)

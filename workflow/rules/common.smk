@@ -55,7 +55,20 @@ def figure_outputs(family):
         "svg": [f"results/figures/{lang}/{n}.svg" for n in names for lang in LANGS],
         "png": [f"results/figures/{lang}/{n}.png" for n in names for lang in LANGS],
         "meta": [f"results/figures/meta/{n}.json" for n in names],
+        "caption": [f"results/figures/meta/{n}.rst" for n in names],
     }
+
+
+def in_provenance_report(family, path):
+    """Flag a figure for Snakemake's HTML report (`make provenance`), with its bilingual caption."""
+    name, lang = Path(path).stem, Path(path).parent.name
+    return report(
+        path,
+        caption=f"../../results/figures/meta/{name}.rst",
+        category="Figures",
+        subcategory=family,
+        labels={"figure": name, "language": lang},
+    )
 
 
 FIGURE_TARGETS = [f for fam in FIGURES for kind in figure_outputs(fam).values() for f in kind]
@@ -91,7 +104,7 @@ def report_inputs(langs):
         "figures": [
             f
             for f in FIGURE_TARGETS
-            if f.endswith(".json") or (f.endswith(".svg") and any(f"/{l}/" in f for l in langs))
+            if f.endswith((".json", ".rst")) or (f.endswith(".svg") and any(f"/{l}/" in f for l in langs))
         ],
         "text": [f for f in TEXT_FILES if any(f"/{l}/" in f for l in langs)],
         "templates": sorted(str(p) for p in Path("templates").rglob("*.j2")),

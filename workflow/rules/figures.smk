@@ -19,7 +19,10 @@ for _family, _spec in FIGURES.items():
                 "figures/common.py", "figures/style.py", f"figures/{_spec.get('module', _family)}.py"
             ),
         output:
-            **{kind: update(files) for kind, files in figure_outputs(_family).items()},
+            svg=[update(in_provenance_report(_family, f)) for f in figure_outputs(_family)["svg"]],
+            png=update(figure_outputs(_family)["png"]),
+            meta=update(figure_outputs(_family)["meta"]),
+            caption=update(figure_outputs(_family)["caption"]),
         log:
             f"results/logs/{_family}.log",
         conda:

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from critmet.figures.style import Style
-from critmet.io import atomic_write_bytes, load_yaml, write_json
+from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, write_json
 from critmet.validate import CodeList, load_codes
 
 
@@ -141,6 +141,23 @@ def plot_family(module: str, figures: list[str], data_dir, raw_dir, text_dir, ou
             entry["source"][lang] = source_line(data, item.sources, lang)
     for name, entry in meta.items():
         write_json(out_dir / "meta" / f"{name}.json", entry)
+        atomic_write_text(out_dir / "meta" / f"{name}.rst", caption_rst(entry))
+
+
+def caption_rst(entry: dict) -> str:
+    """The figure's caption for Snakemake's provenance report: title, source and alt text in each language."""
+    lines = []
+    for lang in entry["title"]:
+        lines += [
+            f"**{entry['title'][lang]}** ({lang})",
+            "",
+            f"Source: {entry['source'][lang]}",
+            "",
+            f"Alt text: {entry['alt'][lang]}",
+            "",
+        ]
+    lines.append(f"Drawn by ``critmet.figures.{entry['module']}`` from the tables {', '.join(entry['tables'])}.")
+    return "\n".join(lines) + "\n"
 
 
 def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | None = None, zorder: int = 2):
