@@ -12,7 +12,8 @@ for _dataset in DATASETS:
             raw=raw_files(_dataset, with_uses=True),
             codes=CODE_FILES,
             register=f"{RAW}/discrepancy_register.csv",
-            code=code_files("clean", "validate.py", "units.py", "io.py", "../../registry.yaml"),
+            usgs=usgs_files(_dataset),
+            code=code_files("clean", "importers", "validate.py", "units.py", "io.py", "../../registry.yaml"),
         output:
             tables=update(clean_outputs(_dataset)),
             checks=update(f"results/data/checks/{_dataset}.json"),
@@ -22,11 +23,16 @@ for _dataset in DATASETS:
             "../../environment.yml"
         params:
             dataset=_dataset,
+            usgs=lambda wildcards, input: (
+                f"--usgs-edition {config['usgs']['edition']} --usgs-files {' '.join(input.usgs)}"
+                if input.usgs
+                else ""
+            ),
         message:
             f"Validate and clean the {_dataset} tables, derive their metrics and check them against the report"
         shell:
             "python workflow/scripts/clean_dataset.py --dataset {params.dataset} --register {input.register}"
-            " --checks {output.checks} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+            " --checks {output.checks} {params.usgs} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule audit_data:

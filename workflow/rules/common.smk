@@ -27,6 +27,17 @@ except RawDataError as err:
     raise WorkflowError(f"invalid raw data: {err}") from None
 
 
+USGS_FILES = [config["usgs"]["world_files"][k] for k in sorted(config["usgs"]["world_files"])]
+
+
+def usgs_files(dataset):
+    """Published USGS world CSVs named in config, for the datasets that read the USGS table."""
+    tables = list(DATASETS[dataset]["tables"]) + [
+        t for used in DATASETS[dataset].get("uses", []) for t in DATASETS[used]["tables"]
+    ]
+    return USGS_FILES if "usgs_mcs2023_world" in tables else []
+
+
 def raw_files(dataset, with_uses=False):
     """The raw CSVs and metadata sidecars of one dataset (and of the datasets it checks against)."""
     tables = list(DATASETS[dataset]["tables"])

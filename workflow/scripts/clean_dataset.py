@@ -10,17 +10,22 @@ from pathlib import Path
 
 def main() -> int:
     from critmet.clean import clean_dataset
+    from critmet.importers.usgs import ImportError_
     from critmet.validate import RawDataError
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--register", required=True, help="data/raw/discrepancy_register.csv")
     parser.add_argument("--checks", required=True, help="results/data/checks/<dataset>.json")
+    parser.add_argument("--usgs-edition", default=None, help="edition of the --usgs-files (config usgs.edition)")
+    parser.add_argument("--usgs-files", nargs="*", default=[], help="published USGS MCS world CSVs (config)")
     args = parser.parse_args()
     raw_dir, out_dir = Path(args.register).parent, Path(args.checks).parent.parent
     try:
-        result = clean_dataset(args.dataset, raw_dir, out_dir)
-    except RawDataError as err:
+        result = clean_dataset(
+            args.dataset, raw_dir, out_dir, usgs_files=args.usgs_files, usgs_edition=args.usgs_edition
+        )
+    except (RawDataError, ImportError_) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     statuses = [r["status"] for r in result["printed"]]

@@ -16,12 +16,18 @@ TRACKED = ("data/raw", "templates", "config")
 
 
 def tracked_inputs(root: Path) -> dict[str, str]:
-    """sha256 of every raw table, text file, template and config file."""
+    """sha256 of every raw table, text file, template and config file, and of the published source files
+    that config names (USGS world CSVs)."""
+    import yaml
+
     out = {}
     for top in TRACKED:
         for path in sorted((root / top).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 out[str(path.relative_to(root))] = sha256_file(path)
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    for name in sorted(config["usgs"]["world_files"].values()):
+        out[name] = sha256_file(root / name)
     return out
 
 
@@ -68,3 +74,18 @@ def describe(root: Path, data_dir: Path, latest_manifest: Path | None, tops=("da
         "values": value_changes(metrics, old["metrics"]),
         "inputs": changed_inputs,
     }
+
+
+def usgs_edition_year(data_dir: Path) -> str:
+    """The newest USGS Mineral Commodity Summaries edition in the cleaned USGS table, as a year ('2023')."""
+    import re
+
+    path = Path(data_dir) / "usgs_mcs2023_world.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        years = {re.sub(r"\D", "", row["edition"]) for row in csv.DictReader(fh)}
+    return max(y for y in years if y)
+
+
+def fill_source(text: str, data_dir: Path) -> str:
+    """A source line from the metadata, with {usgs_edition} replaced by the edition the data come from."""
+    return text.replace("{usgs_edition}", usgs_edition_year(data_dir)) if "{usgs_edition}" in text else text

@@ -166,18 +166,58 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
     return records
 
 
-def clean_dataset(dataset: str, raw_dir: str | Path, out_dir: str | Path, registry: dict | None = None) -> dict:
-    """Validate, derive, check and write one dataset. Returns the checks record that it also writes."""
+USGS_TABLE = "usgs_mcs2023_world"
+
+
+def import_usgs(raw_dir: Path, codes, files: list[str], edition: str) -> Table:
+    """The USGS table with the commodities of newly published world files replacing the committed ones,
+    validated against the committed table's schema."""
+    import csv
+    import tempfile
+
+    from critmet.importers.usgs import read_world_csv, write_table
+
+    committed = validate_table(raw_dir / f"{USGS_TABLE}.csv", codes)
+    imported = [row for path in files for row in read_world_csv(path, edition).rows]
+    replaced = {row["commodity"] for row in imported}
+    kept = []
+    with open(raw_dir / f"{USGS_TABLE}.csv", encoding="utf-8-sig", newline="") as fh:
+        kept = [row for row in csv.DictReader(fh) if row["commodity"] not in replaced]
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = Path(tmp) / f"{USGS_TABLE}.csv"
+        write_table(kept + imported, merged)
+        table = validate_table(merged, codes, meta_path=raw_dir / f"{USGS_TABLE}.meta.yaml")
+    table.path = committed.path
+    table.notes.append(f"{', '.join(sorted(replaced))} imported from {len(files)} published file(s) of {edition}")
+    return table
+
+
+def clean_dataset(
+    dataset: str,
+    raw_dir: str | Path,
+    out_dir: str | Path,
+    registry: dict | None = None,
+    usgs_files: list[str] | None = None,
+    usgs_edition: str | None = None,
+) -> dict:
+    """Validate, derive, check and write one dataset. Returns the checks record that it also writes.
+    `usgs_files` (published MCS world CSVs) replace the committed USGS rows of the commodities they hold."""
     from critmet.clean import derive
 
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     registry = registry or load_registry()
     spec = registry["datasets"][dataset]
     codes = load_codes(raw_dir / "codes")
-    tables = {name: validate_table(raw_dir / f"{name}.csv", codes) for name in spec["tables"]}
+
+    def load(name: str) -> Table:
+        if name == USGS_TABLE and usgs_files:
+            return import_usgs(raw_dir, codes, usgs_files, usgs_edition or "")
+        return validate_table(raw_dir / f"{name}.csv", codes)
+
+    tables = {name: load(name) for name in spec["tables"]}
     used = [t for u in spec.get("uses", []) for t in registry["datasets"][u]["tables"]]
     frames = {name: to_frame(table) for name, table in tables.items()}
-    frames.update({name: to_frame(validate_table(raw_dir / f"{name}.csv", codes)) for name in used})
+    frames.update({name: to_frame(load(name)) for name in used})
     register = load_register(raw_dir, codes)
 
     derive_fn = getattr(derive, f"derive_{dataset}")

@@ -14,6 +14,7 @@ import pandas as pd
 from critmet.clean import CheckError, Metric
 from critmet.units import cagr, convert, hhi
 
+REPORT_EDITION = "MCS2023"  # the USGS edition the report's printed numbers come from: only its rows are checked
 NEW_COUNTRY_SHARE = 5.0  # % : a country not named in the report's pie gets its own slice from this share up
 
 
@@ -124,9 +125,10 @@ def derive_material_flow(frames: dict, codes) -> list[Metric]:
         frames["material_flow_pies"],
         frames["material_flow_totals"],
     )
+    checked = usgs[usgs["edition"] == REPORT_EDITION]  # a newer edition is drawn, not checked against the report
     metrics: list[Metric] = []
     # USGS world totals: the sum of the country rows (withheld rows count as nothing)
-    for (commodity, measure, year), group in usgs.groupby(["commodity", "measure", "year"]):
+    for (commodity, measure, year), group in checked.groupby(["commodity", "measure", "year"]):
         metrics.append(
             Metric(f"world_{commodity}_{measure}_{year}", float(group["value"].sum()), group["unit"].iloc[0])
         )
@@ -134,7 +136,8 @@ def derive_material_flow(frames: dict, codes) -> list[Metric]:
     for _, spec in totals.iterrows():
         pie = spec["pie"]
         if isinstance(spec["usgs_series"], str) and spec["usgs_series"]:
-            rows = usgs_series(usgs, spec["usgs_series"], int(spec["year"]))
+            rows = usgs_series(checked, spec["usgs_series"], int(spec["year"]))
+        if isinstance(spec["usgs_series"], str) and spec["usgs_series"] and not rows.empty:
             unit_from = rows["unit"].iloc[0]
             metrics.append(
                 Metric(f"usgs_total_{pie}", convert(rows["value"].sum(), unit_from, spec["unit"]), spec["unit"])
@@ -179,8 +182,10 @@ def derive_screening(frames: dict, codes) -> list[Metric]:
         m = row["mineral"]
         metrics.append(Metric(f"top_share_{m}", float(row["refined_top_country_share_pct"]), "%"))
         metrics.append(Metric(f"japan_share_{m}", float(row["japan_demand_share_pct"]), "%"))
+    usgs_table = frames["usgs_mcs2023_world"]
     for mineral, (pie, series, year) in SCREENING_PIES.items():
-        usgs = usgs_series(frames["usgs_mcs2023_world"], series, year).set_index("country")["share_pct"]
+        usgs = usgs_series(usgs_table[usgs_table["edition"] == REPORT_EDITION], series, year)
+        usgs = usgs.set_index("country")["share_pct"]
         if "CN" in usgs.index:
             metrics.append(Metric(f"usgs_share_{mineral}_CN", float(usgs["CN"]), "%"))
         share = _pie_share(frames, pie, "CN")

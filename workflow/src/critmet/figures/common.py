@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from critmet.editions import fill_source
 from critmet.figures.style import Style
 from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, write_json
 from critmet.validate import CodeList, load_codes
@@ -67,7 +68,7 @@ def source_line(data: FigureData, tables: list[str], lang: str) -> str:
     """'出所：…' / 'Source: …' from the metadata of the tables drawn; each source once, in order."""
     seen: list[str] = []
     for table in tables:
-        text = data.meta(table)["source"][lang]
+        text = fill_source(data.meta(table)["source"][lang], data.data_dir)
         if text not in seen:
             seen.append(text)
     return ("；" if lang == "ja" else "; ").join(seen)

@@ -129,7 +129,11 @@ def write_table(rows: list[dict], out: str | Path) -> None:
     writer.writeheader()
     for row in rows:
         value = row["value"]
-        writer.writerow({**row, "value": "" if value is None else (int(value) if float(value).is_integer() else value)})
+        if value in (None, ""):
+            value = ""
+        elif float(value).is_integer():
+            value = int(float(value))
+        writer.writerow({**row, "value": value})
     Path(out).write_text(buf.getvalue(), encoding="utf-8")
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from critmet.editions import fill_source
 from critmet.io import load_yaml, read_json
 from critmet.report.filters import num, signed
 from critmet.validate import CodeList
@@ -105,7 +106,7 @@ class LangView:
     def sources(self, tables: list[str]) -> list[str]:
         out: list[str] = []
         for table in tables:
-            text = self.base.meta(table)["source"][self.lang]
+            text = fill_source(self.base.meta(table)["source"][self.lang], self.base.data_dir)
             if text not in out:
                 out.append(text)
         return out
