@@ -150,7 +150,7 @@ BAD_INPUTS = {
     ),
     "year out of range": (
         "ga_supply.csv",
-        lambda t: t.replace("2010,日本,5", "2031,日本,5"),
+        lambda t: t.replace("2010,日本,5", "2041,日本,5"),
         "year out of range",
     ),
     "not UTF-8": ("ga_supply.csv", "cp932", "not UTF-8"),

@@ -80,6 +80,24 @@ def test_an_edited_value_publishes_a_second_edition_naming_it(work):
         assert "data/raw/mg_demand_totals.csv" in closing
 
 
+def test_an_appended_year_is_published_with_its_new_values(work):
+    supply, line = work / "data" / "raw" / "ga_supply.csv", work / "data" / "raw" / "ga_supply_demand.csv"
+    supply.write_text(
+        supply.read_text(encoding="utf-8") + "2021,中国,420\n2021,ロシア,13\n2021,日本,3\n2021,その他,8\n",
+        encoding="utf-8",
+    )
+    line.write_text(line.read_text(encoding="utf-8") + "2021,,42.5\n", encoding="utf-8")
+    result = scheduled(work)
+    assert result.returncode == 0, result.stderr
+    changes = (work / "results" / "latest" / "CHANGES.md").read_text()
+    assert "| ga_supply | total_2021 | – | 444 |" in changes and "| ga_supply | value_CN_2021 | – | 420 |" in changes
+    assert "ga_supply_bars.svg" in changes and "mg_supply_bars.svg" not in changes  # only what depends on it
+    bars = (work / "results" / "figures" / "en" / "ga_supply_bars.svg").read_text()
+    assert ">2021<" in bars.replace(" ", "")
+    log = (work / "results" / "logs" / "scheduled.log").read_text()
+    assert "snakemake --summary" in log and "Reason:" in log
+
+
 def test_a_broken_input_publishes_nothing(work):
     before = tree_hashes(work / "results" / "latest")
     target = os.readlink(work / "results" / "latest")

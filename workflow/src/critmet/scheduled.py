@@ -171,6 +171,17 @@ def main(argv: list[str] | None = None) -> int:
             stdin=subprocess.DEVNULL,
             env=env,
         )
+        if build.returncode == 0:  # why each output is as it is: Snakemake's own records, for the run's log
+            fh.write("\n# snakemake --summary (output, date, rule, log, status, plan)\n")
+            fh.flush()
+            subprocess.run(
+                [str(bin_dir / "snakemake"), "--summary", "--nocolor", "all"],
+                cwd=root,
+                stdout=fh,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
     if build.returncode != 0:
         tail = log.read_text(encoding="utf-8").splitlines()[-15:]
         print(
