@@ -31,7 +31,7 @@ lint: deps
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 dag: deps
-	$(BIN)/snakemake -n --quiet rules all
+	$(BIN)/snakemake -n --quiet rules
 
 benchmark: deps
 	$(BIN)/python benchmarks/run_benchmarks.py

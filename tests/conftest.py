@@ -122,3 +122,14 @@ def figure_kit(data_dir: Path, lang: str):
     return FigureData(data_dir, ROOT / "data" / "raw", codes), Style(
         lang, codes, load_labels(ROOT / "templates" / "text", lang)
     )
+
+
+def draw_rendered(module, data, style, figures):
+    """Draw figures inside the style context and render each once, so a missing glyph (a warning) fails."""
+    import io
+
+    with style.context():
+        drawn = module.draw(data, style, figures)
+        for item in drawn.values():
+            item.fig.savefig(io.BytesIO(), format="png", dpi=30)
+    return drawn

@@ -4,13 +4,13 @@ positions, segment labels, colours) and compared with the cleaned tables."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
+from conftest import draw_rendered as draw
 from critmet.clean import clean_dataset
 from critmet.figures import plot_reco_bars, plot_screening_bars, plot_tech_trends
 from critmet.figures.common import FigureData, load_labels
@@ -41,15 +41,6 @@ def make(data_dir: Path, codes, lang: str) -> tuple[FigureData, Style]:
     data = FigureData(data_dir, RAW, codes)
     style = Style(lang, codes, load_labels(ROOT / "templates" / "text", lang))
     return data, style
-
-
-def draw(module, data, style, figures):
-    """Draw inside the style context and render once, so a missing glyph (a warning) fails the test."""
-    with style.context():
-        drawn = module.draw(data, style, figures)
-        for item in drawn.values():
-            item.fig.savefig(io.BytesIO(), format="png", dpi=40)
-    return drawn
 
 
 def patches_by_gid(fig, prefix: str) -> dict:

@@ -3,13 +3,13 @@ both languages, then read back from the matplotlib objects and compared with the
 
 from __future__ import annotations
 
-import io
 import math
 
 import pandas as pd
 import pytest
 from matplotlib.patches import Rectangle, Wedge
 
+from conftest import draw_rendered as draw
 from conftest import figure_kit
 from critmet.figures import (
     plot_demand_projection,
@@ -22,15 +22,6 @@ from critmet.figures.common import svg_bytes
 from critmet.figures.style import StyleError
 
 LANGS = ["ja", "en"]
-
-
-def draw(module, data, style, figures):
-    """Draw inside the style context and render once (a glyph missing from the font raises there)."""
-    with style.context():
-        drawn = module.draw(data, style, figures)
-        for item in drawn.values():
-            item.fig.savefig(io.BytesIO(), format="png", dpi=30)
-    return drawn
 
 
 def bar_heights(ax, label: str) -> list[float]:

@@ -6,7 +6,6 @@ import math
 import numbers
 
 from jinja2 import Undefined
-from markupsafe import Markup
 
 
 def _check(value, name):
@@ -36,19 +35,6 @@ def pct(value, digits: int = 0) -> str:
     return num(value, digits) + "%"
 
 
-def ratio_pct(value, digits: int = 0) -> str:
-    """0.98 -> '98%' (the variable holds a fraction)."""
-    _check(value, "ratio_pct")
-    return pct(value * 100.0, digits)
-
-
-def nobreak(text: str) -> Markup:
-    """Keep a short phrase on one line."""
-    from markupsafe import escape
-
-    return Markup('<span class="nobr">') + escape(text) + Markup("</span>")
-
-
 def plain(text: str) -> str:
     """Text for metadata (title, subject, keywords): without the invisible line-break controls of the body."""
     return str(text).replace("\u2060", "")
@@ -59,6 +45,4 @@ FILTERS = {
     "num": num,
     "signed": signed,
     "pct": pct,
-    "ratio_pct": ratio_pct,
-    "nobreak": nobreak,
 }
