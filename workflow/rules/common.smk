@@ -8,7 +8,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 
 from critmet.io import load_yaml
-from critmet.validate import RawDataError, validate_all
+from critmet.validate import RawDataError, check_registry, validate_all
 
 validate(config, "../../config/config.schema.yaml")
 
@@ -21,7 +21,10 @@ TEXT_DIR = "templates/text"
 
 # Every raw table is validated before any job is scheduled: a malformed table stops the run here, with one
 # message naming the file, line, column and value, and leaves all earlier outputs untouched.
+# Every table the registry lists must exist with its metadata; a CSV no entry reads is named.
 try:
+    for _unread in check_registry(RAW, REGISTRY):
+        print(f"note: {_unread} is read by no entry of workflow/registry.yaml (renamed?)", file=sys.stderr)
     CODES, RAW_TABLES = validate_all(RAW)
 except RawDataError as err:
     raise WorkflowError(f"invalid raw data: {err}") from None

@@ -399,6 +399,38 @@ def validate_all(raw_dir: str | Path) -> tuple[CodeList, dict[str, Table]]:
     return codes, tables
 
 
+REGISTRY_SIDE_TABLES = ("discrepancy_register",)  # read by every clean job, not listed per dataset
+
+
+def check_registry(raw_dir: str | Path, registry: dict) -> list[str]:
+    """Every raw table the registry lists must exist with its metadata; returns the CSVs of `raw_dir` that no
+    registry entry reads (a renamed table is the usual cause), for the caller to name."""
+    raw_dir = Path(raw_dir)
+    listed: dict[str, str] = {}
+    for dataset, spec in (registry.get("datasets") or {}).items():
+        for name in list(spec.get("tables", [])):
+            listed.setdefault(name, dataset)
+    present = {p.name.removesuffix(".csv") for p in raw_tables(raw_dir)}
+    unread = sorted(present - set(listed) - set(REGISTRY_SIDE_TABLES))
+    hint = f" ({', '.join(f'{raw_dir / n}.csv' for n in unread)} is read by no registry entry: renamed?)" if unread else ""
+    for name, dataset in listed.items():
+        csv_path = raw_dir / f"{name}.csv"
+        meta_path = raw_dir / f"{name}.meta.yaml"
+        if not csv_path.exists():
+            raise RawDataError(
+                csv_path,
+                f"missing: workflow/registry.yaml lists table '{name}' (dataset '{dataset}'){hint}",
+                expected=f"the table {csv_path.name} with its metadata {meta_path.name}",
+            )
+        if not meta_path.exists():
+            raise RawDataError(
+                meta_path,
+                f"missing: the metadata of table '{name}' (dataset '{dataset}' in workflow/registry.yaml)",
+                expected=f"{meta_path.name} beside {csv_path.name}",
+            )
+    return [str(raw_dir / f"{n}.csv") for n in unread]
+
+
 def main(argv: list[str] | None = None) -> int:
     """`critmet-validate [data/raw]`: exit 0 if every raw table is valid, else print the problem and exit 2."""
     args = sys.argv[1:] if argv is None else argv

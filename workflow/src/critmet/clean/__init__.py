@@ -4,12 +4,24 @@ Load, process, save: `clean_dataset` reads the raw tables through the validator,
 dataset's derive function (critmet.clean.derive), compares every value the report prints with the value
 derived from the data, and writes the cleaned tables, a metrics table and a checks file.
 
-A printed value that disagrees with the data beyond rounding stops the stage, unless the discrepancy
-register lists it: then it is kept and reported in the audit.
+Two kinds of checks, kept apart:
+
+* Consistency checks hold for every edition of the data: totals equal to their parts within rounding, shares
+  adding up to 100 (metrics with `expected`, kind "consistency"). A failure stops the stage naming the file,
+  unless the discrepancy register explains exactly that disagreement (its `printed_value` and `data_value`).
+* Fidelity checks compare the data with the values one print shows (the `printed:` entries of the metadata,
+  and metrics of kind "fidelity"). They bind only while the tables are the data of that print: each metadata
+  file records the SHA-256 of its table's rows as of the print (`print_edition.rows_sha256`). While every
+  table a dataset reads still has that fingerprint, a printed value that disagrees stops the stage as before;
+  once a table differs (a data update), a disagreement is not an error but a "changed" record, listed in the
+  audit and in results/data/fidelity.csv ("print 2023: 544 -> now 551.5").
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +50,8 @@ class Metric:
     tolerance: float | None = None
     table: str | None = None
     what: str = ""
+    kind: str = "consistency"  # or "fidelity": `expected` is a value of the print, not a rule of the data
+    at: tuple | None = None  # ({column: value, ...} of the row to name, column to name) in `table`
 
 
 class CheckError(ValueError):
@@ -85,14 +99,111 @@ def _yaml_line(path: Path, printed_id: str) -> int | None:
 
 
 def load_register(raw_dir: Path, codes) -> dict[str, dict]:
-    """The discrepancy register, keyed by `table:item`."""
-    table = validate_table(raw_dir / "discrepancy_register.csv", codes)
-    return {f"{row['table']}:{row['item']}": row for row in table.rows}
+    """The discrepancy register, keyed by `table:item`; each row knows its line in the CSV."""
+    path = raw_dir / "discrepancy_register.csv"
+    table = validate_table(path, codes)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        lines = {}
+        for record in reader:
+            lines[f"{(record.get('table') or '').strip()}:{(record.get('item') or '').strip()}"] = reader.line_num
+    return {
+        f"{row['table']}:{row['item']}": dict(row, _line=lines.get(f"{row['table']}:{row['item']}"), _path=path)
+        for row in table.rows
+    }
 
 
-def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register: dict[str, dict]) -> list[dict]:
-    """Compare each printed value with its derived metric. Returns one record per printed value."""
+def row_line(path: Path, match: dict) -> int | None:
+    """The line of the first row of a raw CSV whose cells equal `match` (compared as text, numbers as numbers)."""
+
+    def same(cell: str, value) -> bool:
+        cell = cell.strip()
+        if isinstance(value, int | float):
+            try:
+                return float(cell) == float(value)
+            except ValueError:
+                return False
+        return cell == str(value)
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for record in reader:
+            if all(same(record.get(k) or "", v) for k, v in match.items()):
+                return reader.line_num
+    return None
+
+
+def rows_sha256(table: Table) -> str:
+    """Fingerprint of a table's data: its normalised rows (column order, values as validated)."""
+    canon = json.dumps([[row[c] for c in table.columns] for row in table.rows], ensure_ascii=False, default=str)
+    return hashlib.sha256((json.dumps(table.columns) + "\n" + canon).encode("utf-8")).hexdigest()
+
+
+def print_edition(table: Table) -> dict:
+    """The print a table's `printed:` values come from, and whether the table still holds that print's data."""
+    info = table.meta.get("print_edition") or {}
+    recorded = info.get("rows_sha256")
+    return {
+        "edition": info.get("edition", "print"),
+        "as_printed": bool(recorded) and recorded == rows_sha256(table),
+    }
+
+
+def _pin_problem(entry: dict, printed: float, computed: float) -> str | None:
+    """A register entry explains one disagreement: the printed value and the data value it pins. Returns why it
+    does not explain this one, or None."""
+    pv, dv = entry.get("printed_value"), entry.get("data_value")
+    if pv is not None and not math.isclose(float(pv), float(printed), rel_tol=1e-9, abs_tol=1e-9):
+        return f"its printed_value is {pv:g}, but the value compared is {printed:g}"
+    if dv is not None and not math.isclose(float(dv), float(computed), rel_tol=1e-6, abs_tol=1e-3):
+        return f"its data_value is {dv:g}, but the data now give {computed:.6g}"
+    return None
+
+
+def _register_error(entry: dict, key: str, problem: str, what: str) -> RawDataError:
+    return RawDataError(
+        entry["_path"],
+        f"the register entry {entry['id']} ('{key}') explains another disagreement than {what}: {problem}",
+        line=entry.get("_line"),
+        column="data_value" if "data_value" in problem else "printed_value",
+        expected="consistent data, or a register entry whose printed_value and data_value are the values "
+        "that now disagree (with its reason)",
+    )
+
+
+def _estimated_cells(table: Table) -> int:
+    """How many rows of a table hold an estimate (its `status`/`value_status` column says 'estimated')."""
+    col = next((c for c in ("value_status", "status") if c in table.columns), None)
+    return sum(1 for row in table.rows if col and row.get(col) == "estimated")
+
+
+def check_printed(
+    tables: dict[str, Table],
+    metrics: dict[str, Metric],
+    register: dict[str, dict],
+    as_printed: bool = True,
+    edition: str = "print",
+) -> list[dict]:
+    """Compare each printed value with its derived metric and check every consistency rule. Returns one record
+    per check. `as_printed`: the tables still hold the data of the print (fidelity mismatches are errors);
+    otherwise a fidelity mismatch is recorded with status "changed"."""
     records = []
+
+    def judge(record: dict, key: str, agrees: bool, fidelity: bool, fail):
+        entry = register.get(key)
+        if agrees:
+            record["status"] = "registered-agrees" if entry else "ok"
+            return
+        problem = _pin_problem(entry, record["printed"], record["computed"]) if entry else None
+        if entry and problem is None:
+            record.update(status="discrepancy", reason_en=entry["reason_en"], reason_ja=entry["reason_ja"])
+        elif fidelity and not as_printed:
+            record.update(status="changed", edition=edition)
+        elif entry:
+            raise _register_error(entry, key, problem, f"{record['printed']:g} against {record['computed']:.6g}")
+        else:
+            raise fail()
+
     for name, table in tables.items():
         meta_path = table.path.with_suffix(".meta.yaml")
         for entry in table.meta.get("printed") or []:
@@ -104,6 +215,7 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
                 "printed": entry["value"],
                 "unit": entry.get("unit", ""),
                 "where": entry.get("where", ""),
+                "kind": "fidelity",
             }
             metric = metrics.get(f"{name}:{pid}") or metrics.get(pid)
             if metric is None:
@@ -113,14 +225,9 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
                 diff = metric.value - float(entry["value"])
                 agrees = math.isclose(metric.value, float(entry["value"]), abs_tol=tol)
                 record.update(computed=round(metric.value, 6), tolerance=tol, difference=round(diff, 6))
-                if agrees:
-                    record["status"] = "registered-agrees" if key in register else "ok"
-                elif key in register:
-                    record["status"] = "discrepancy"
-                    record["reason_en"] = register[key]["reason_en"]
-                    record["reason_ja"] = register[key]["reason_ja"]
-                else:
-                    raise RawDataError(
+
+                def fail(entry=entry, pid=pid, metric=metric, diff=diff, tol=tol, meta_path=meta_path, name=name):
+                    return RawDataError(
                         meta_path,
                         f"the report prints {entry['value']} for '{pid}' ({entry.get('where', '')}), but the table "
                         f"gives {metric.value:.4g}, a difference of {diff:+.4g} beyond rounding (±{tol:.3g})",
@@ -129,6 +236,8 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
                         expected=f"a value that agrees with {table.path.name}, or a row '{name},{pid},…' "
                         "in data/raw/discrepancy_register.csv that explains the disagreement",
                     )
+
+                judge(record, key, agrees, True, fail)
             records.append(record)
     for metric in metrics.values():
         if metric.expected is None:
@@ -144,24 +253,27 @@ def check_printed(tables: dict[str, Table], metrics: dict[str, Metric], register
             "computed": round(metric.value, 6),
             "tolerance": metric.tolerance,
             "difference": round(diff, 6),
+            "kind": metric.kind,
         }
-        if abs(diff) <= metric.tolerance:
-            record["status"] = "registered-agrees" if key in register else "ok"
-        elif key in register:
-            record.update(
-                status="discrepancy",
-                reason_en=register[key]["reason_en"],
-                reason_ja=register[key]["reason_ja"],
-            )
-        else:
-            path = tables[metric.table].path if metric.table in tables else metric.table
-            raise RawDataError(
+
+        def fail(metric=metric):
+            table = tables.get(metric.table)
+            path = table.path if table else metric.table
+            line, column = None, None
+            if metric.at and table is not None:
+                match, column = metric.at
+                line = row_line(table.path, match)
+            return RawDataError(
                 path,
-                f"{metric.what}: {metric.value:.4g} where {metric.expected:.4g} is expected "
+                f"{metric.what}: {metric.value:.6g} where {metric.expected:.6g} is expected "
                 f"(±{metric.tolerance:.3g} for rounding)",
+                line=line,
+                column=column,
                 expected=f"consistent values, or a row '{metric.table},{metric.name},…' in "
                 "data/raw/discrepancy_register.csv that explains the disagreement",
             )
+
+        judge(record, key, abs(diff) <= metric.tolerance, metric.kind == "fidelity", fail)
         records.append(record)
     return records
 
@@ -216,8 +328,13 @@ def clean_dataset(
 
     tables = {name: load(name) for name in spec["tables"]}
     used = [t for u in spec.get("uses", []) for t in registry["datasets"][u]["tables"]]
+    used_tables = {name: load(name) for name in used}
     frames = {name: to_frame(table) for name, table in tables.items()}
-    frames.update({name: to_frame(load(name)) for name in used})
+    frames.update({name: to_frame(table) for name, table in used_tables.items()})
+    # fidelity checks bind only while every table the dataset reads is still the data of the print
+    editions = {name: print_edition(t) for name, t in {**tables, **used_tables}.items()}
+    as_printed = all(e["as_printed"] for e in editions.values())
+    edition = next(iter(editions.values()))["edition"] if editions else "print"
     register = load_register(raw_dir, codes)
 
     derive_fn = getattr(derive, f"derive_{dataset}")
@@ -235,7 +352,7 @@ def clean_dataset(
     metrics = {m.name: m for m in metric_list}
     if len(metrics) != len(metric_list):
         raise ValueError(f"derive_{dataset} produced a metric name twice")
-    records = check_printed(tables, metrics, register)
+    records = check_printed(tables, metrics, register, as_printed=as_printed, edition=edition)
 
     for name in spec["tables"] + spec.get("derived", []):
         write_frame(out_dir / f"{name}.csv", frames[name])
@@ -246,7 +363,18 @@ def clean_dataset(
     write_frame(out_dir / f"{dataset}_metrics.csv", metric_frame)
     result = {
         "dataset": dataset,
-        "tables": {name: {"rows": len(t.rows), "notes": t.notes, "file": str(t.path)} for name, t in tables.items()},
+        "tables": {
+            name: {
+                "rows": len(t.rows),
+                "notes": t.notes,
+                "file": str(t.path),
+                "as_printed": editions[name]["as_printed"],
+                "estimated": _estimated_cells(t),
+            }
+            for name, t in tables.items()
+        },
+        "edition": edition,
+        "as_printed": as_printed,
         "printed": records,
     }
     write_json(out_dir / "checks" / f"{dataset}.json", result)

@@ -8,6 +8,7 @@ and returns the metrics: totals, shares, recycling, CAGRs, concentration. Metric
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pandas as pd
 
@@ -61,6 +62,7 @@ def shares_add_up(frame: pd.DataFrame, by: str, share: str, table: str, prefix: 
                 tolerance=0.5 * len(group) + 1e-9,
                 table=table,
                 what=f"the shares of {by} {key} in {table}.csv add up to",
+                at=({by: key}, share),
             )
         )
     return out
@@ -204,11 +206,42 @@ RECO_PIES = {
 }
 
 
+def reco_bars(frames: dict) -> pd.DataFrame:
+    """The recommendation bars as drawn: an item that shows a material-flow pie takes China's share from that
+    pie as drawn (one value per fact across pages); the other named countries keep their printed shares and
+    'others' closes the bar to 100. Items without a pie keep the printed shares."""
+    reco, totals = frames["reco_shares"], frames["material_flow_totals"].set_index("pie")
+    usgs, pies = frames["usgs_mcs2023_world"], frames["material_flow_pies"]
+    rows = []
+    for item, group in reco.groupby("item", sort=False):
+        group = group.assign(basis="reco_shares")
+        pie = RECO_PIES.get(item)
+        if pie in totals.index and "CN" in set(group["country"]):
+            drawn = _pie_shares(pie, totals.loc[pie], pies, usgs).set_index("country")["share_pct"]
+            if "CN" in drawn.index:
+                cn = float(drawn["CN"])
+                named = group[~group["country"].isin(["CN", "OTH"])]["share_pct"].sum()
+                group.loc[group["country"] == "CN", ["share_pct", "basis"]] = [cn, f"material_flow:{pie}"]
+                rest = 100.0 - cn - named
+                if "OTH" in set(group["country"]) and rest >= 0:
+                    group.loc[group["country"] == "OTH", ["share_pct", "basis"]] = [rest, f"material_flow:{pie}"]
+                elif rest < 0:  # the named countries no longer fit: scale them into what China leaves
+                    scale = (100.0 - cn) / (named + float(group[group["country"] == "OTH"]["share_pct"].sum()))
+                    mask = group["country"] != "CN"
+                    group.loc[mask, "share_pct"] = group.loc[mask, "share_pct"] * scale
+        rows.append(group)
+    return pd.concat(rows, ignore_index=True)
+
+
 def derive_recommendations(frames: dict, codes) -> list[Metric]:
     reco, rates = frames["reco_shares"], frames["recycling_rates"]
     metrics = []
     for _, row in reco.iterrows():
         metrics.append(Metric(f"share_{row['item']}_{row['country']}", float(row["share_pct"]), "%"))
+    bars = reco_bars(frames)
+    frames["reco_bars"] = bars
+    for _, row in bars.iterrows():
+        metrics.append(Metric(f"bar_share_{row['item']}_{row['country']}", float(row["share_pct"]), "%"))
     metrics.extend(shares_add_up(reco, "item", "share_pct", "reco_shares"))
     for item, pie in RECO_PIES.items():
         share = _pie_share(frames, pie, "CN")
@@ -348,6 +381,8 @@ def _supply(frames: dict, table: str, unit: str) -> list[Metric]:
                         tolerance=0.5 + 0.5 * (1 + rate),
                         table=f"{table}_demand",
                         what=f"{year}: primary supply x (1 + recycling rate) against the demand line",
+                        kind="fidelity",
+                        at=({"year": year}, demand_col),
                     )
                 )
         elif pd.notna(printed_demand):
@@ -422,25 +457,52 @@ DEMAND_TABLE_YEARS = {"ga_demand": (2020, 2025, 2030, 2035), "mg_demand": (2010,
 DEMAND_DIFF = (2020, 2035)  # the tables' difference column: 2020 -> 2035
 
 
+def _decimals(values) -> int:
+    """Decimals of the most precise of `values` (as stored: 58.1 -> 1, 158 -> 0)."""
+    out = 0
+    for v in values:
+        exponent = Decimal(repr(round(float(v), 6))).normalize().as_tuple().exponent
+        out = max(out, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return out
+
+
 def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
-    """Demand by segment and year; the year total is the sum of the segments where all are known, else the
-    chart's total label (the unassigned rest is kept as `undetermined`)."""
+    """Demand by segment and year. Where a year has parts, the total is their sum and it is checked against the
+    year's total in <table>_totals (a consistency rule, within the rounding of both); a year with a total only
+    (no part rows) is kept as a total. Parts may be estimates (value_status)."""
     demand, labels = frames[table], frames[f"{table}_totals"].set_index("year")
     value, total_col = f"value_{unit}", f"total_{unit}"
     metrics: list[Metric] = []
     series = []
     values: dict[tuple[str, int], float] = {}
-    for year, group in demand.groupby("year", sort=True):
+    estimated = demand["value_status"].eq("estimated") if "value_status" in demand else demand[value].isna()
+    for year in sorted(set(demand["year"]) | set(labels.index)):
+        group = demand[demand["year"] == year]
         known = float(group[value].sum())
-        complete = bool(group[value].notna().all())
+        complete = not group.empty and bool(group[value].notna().all())
         label = float(labels.loc[year, total_col]) if year in labels.index else math.nan
         if complete:
             total = known
+            if not math.isnan(label):
+                tol = 0.5 * 10.0 ** -_decimals([label]) + len(group) * 0.5 * 10.0 ** -_decimals(group[value])
+                metrics.append(
+                    Metric(
+                        f"parts_sum_{year}",
+                        known,
+                        unit,
+                        expected=label,
+                        tolerance=tol + 1e-9,
+                        table=f"{table}_totals",
+                        what=f"the {category}s of {year} in {table}.csv add up to a total that disagrees with "
+                        f"{table}_totals.csv",
+                        at=({"year": year}, total_col),
+                    )
+                )
         elif not math.isnan(label):
             total = label
         else:
             raise CheckError(table, f"{year} has empty cells and no total label", expected=f"a total for {year}")
-        status = group["status"].iloc[0]
+        status = group["status"].iloc[0] if not group.empty else labels.loc[year, "status"]
         metrics.append(Metric(f"total_{year}", total, unit))
         for _, row in group.iterrows():
             if pd.notna(row[value]):
@@ -458,6 +520,7 @@ def _demand(frames: dict, table: str, category: str, unit: str) -> list[Metric]:
                 "assigned": known,
                 "undetermined": total - known,
                 "complete": complete,
+                "estimated": int(estimated[group.index].sum()) if not group.empty else 0,
             }
         )
     frame = pd.DataFrame(series)

@@ -209,7 +209,7 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
-    shares_all = data.table("reco_shares")
+    shares_all = data.table("reco_bars")  # China from the material-flow pie as drawn (derive.reco_bars)
     rates_all = data.table("recycling_rates")
     sep = style.label("list_sep")
     out = {}
