@@ -44,6 +44,7 @@ rule audit_data:
         code=code_files("audit.py"),
     output:
         audit=update("results/data/audit.md"),
+        fidelity=update("results/data/fidelity.csv"),
         manifest=update("results/data/manifest.json"),
     log:
         "results/logs/audit_data.log",
@@ -53,7 +54,7 @@ rule audit_data:
         "Write the audit of the report's inconsistencies and the manifest of checksums"
     shell:
         "python workflow/scripts/audit_data.py --raw-dir data/raw --data-dir results/data"
-        " --audit {output.audit} --manifest {output.manifest} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+        " --audit {output.audit} --manifest {output.manifest} --fidelity {output.fidelity} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule data:

@@ -10,7 +10,6 @@ rule compute_variables:
         code=code_files("report/variables.py"),
     output:
         json=update("results/report/variables.json"),
-        md=update("results/report/variables.md"),
     log:
         "results/logs/compute_variables.log",
     conda:
@@ -19,7 +18,27 @@ rule compute_variables:
         "Look up every number the narrative may use in the cleaned data"
     shell:
         "python workflow/scripts/compute_variables.py --spec {input.spec} --data-dir results/data"
-        " --json {output.json} --md {output.md} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+        " --json {output.json} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+
+
+# The list of variables and of the claims the text files make (each claim's condition evaluated). Its own job, so
+# that a text edit does not rewrite variables.json (which would re-render both languages).
+rule list_variables:
+    input:
+        json=rules.compute_variables.output.json,
+        text=TEXT_FILES,
+        code=code_files("report/claims.py", "report/variables.py"),
+    output:
+        md=update("results/report/variables.md"),
+    log:
+        "results/logs/list_variables.log",
+    conda:
+        "../../environment.yml"
+    message:
+        "List the variables and check the claims of the text files"
+    shell:
+        "python workflow/scripts/list_variables.py --json {input.json} --md {output.md} {input.text}"
+        " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule describe_changes:
@@ -83,5 +102,6 @@ rule render_bilingual:
 
 rule report:
     input:
+        rules.list_variables.output.md,
         expand(rules.render_edition.output.pdf, lang=LANGS),
         rules.render_bilingual.output.pdf,

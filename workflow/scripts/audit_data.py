@@ -11,8 +11,9 @@ def main() -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--audit", required=True)
     parser.add_argument("--manifest", required=True)
+    parser.add_argument("--fidelity", help="CSV of every comparison with the print (printed, now, change)")
     args = parser.parse_args()
-    manifest = write_audit(args.raw_dir, args.data_dir, args.audit, args.manifest)
+    manifest = write_audit(args.raw_dir, args.data_dir, args.audit, args.manifest, args.fidelity)
     print(f"audit written; manifest of {len(manifest['inputs'])} inputs and {len(manifest['outputs'])} outputs")
     return 0
 

@@ -13,7 +13,9 @@ def main() -> int:
     parser.add_argument("--spec", required=True)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--json", required=True)
-    parser.add_argument("--md", required=True)
+    parser.add_argument(
+        "--md", help="also write the list (the workflow's list_variables rule writes it with the claims)"
+    )
     args = parser.parse_args()
     try:
         variables = compute_variables(args.spec, args.data_dir)
@@ -21,7 +23,8 @@ def main() -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     write_json(args.json, variables)
-    atomic_write_text(args.md, variables_markdown(variables))
+    if args.md:
+        atomic_write_text(args.md, variables_markdown(variables))
     print(f"{len(variables)} variables")
     return 0
 

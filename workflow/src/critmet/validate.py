@@ -412,7 +412,9 @@ def check_registry(raw_dir: str | Path, registry: dict) -> list[str]:
             listed.setdefault(name, dataset)
     present = {p.name.removesuffix(".csv") for p in raw_tables(raw_dir)}
     unread = sorted(present - set(listed) - set(REGISTRY_SIDE_TABLES))
-    hint = f" ({', '.join(f'{raw_dir / n}.csv' for n in unread)} is read by no registry entry: renamed?)" if unread else ""
+    hint = (
+        f" ({', '.join(f'{raw_dir / n}.csv' for n in unread)} is read by no registry entry: renamed?)" if unread else ""
+    )
     for name, dataset in listed.items():
         csv_path = raw_dir / f"{name}.csv"
         meta_path = raw_dir / f"{name}.meta.yaml"

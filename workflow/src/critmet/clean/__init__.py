@@ -226,7 +226,9 @@ def check_printed(
                 agrees = math.isclose(metric.value, float(entry["value"]), abs_tol=tol)
                 record.update(computed=round(metric.value, 6), tolerance=tol, difference=round(diff, 6))
 
-                def fail(entry=entry, pid=pid, metric=metric, diff=diff, tol=tol, meta_path=meta_path, name=name):
+                def fail(
+                    entry=entry, pid=pid, metric=metric, diff=diff, tol=tol, meta_path=meta_path, name=name, table=table
+                ):
                     return RawDataError(
                         meta_path,
                         f"the report prints {entry['value']} for '{pid}' ({entry.get('where', '')}), but the table "

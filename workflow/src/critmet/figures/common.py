@@ -161,20 +161,34 @@ def caption_rst(entry: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | None = None, zorder: int = 2):
+ESTIMATE_TONE = 0.5  # an estimated segment is its colour mixed this much with white (USGS marks estimates "e")
+
+
+def lighter(color: str, amount: float = ESTIMATE_TONE) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(c + (1.0 - c) * amount for c in to_rgb(color))
+
+
+def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | None = None, zorder: int = 2, marks=None):
     """Stacked bars, one layer per category code (colour and name from the style); a segment at least
-    `label_min` tall carries its value. Returns ({code: heights drawn}, the running top of the stack)."""
+    `label_min` tall carries its value. A layer may carry a third item, a mask of estimated segments: those are
+    drawn in a lighter tone and marked "e" (with their value where labelled). Returns ({code: heights drawn},
+    the running top of the stack); the estimated segments are appended to `marks` as (code, bar index)."""
     import numpy as np
 
     from critmet.report.filters import num
 
     bottom = np.zeros(len(xs))
     drawn: dict[str, list[float]] = {}
-    for code, heights in layers:
-        heights = np.asarray(heights, dtype=float)
+    marked: list[tuple[str, int]] = [] if marks is None else marks
+    small = style.config["font"]["small_size"]
+    for layer in layers:
+        code, heights = layer[0], np.asarray(layer[1], dtype=float)
+        est = np.asarray(layer[2], dtype=bool) if len(layer) > 2 else np.zeros(len(xs), dtype=bool)
         ax.bar(
             xs,
-            heights,
+            np.where(est, 0.0, heights),
             bottom=bottom,
             width=width,
             color=style.color(code),
@@ -183,21 +197,50 @@ def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | No
             linewidth=0.3,
             zorder=zorder,
         )
-        if label_min is not None:
-            for x, b, h in zip(xs, bottom, heights, strict=True):
-                if h >= label_min:
-                    ax.text(
-                        x,
-                        b + h / 2,
-                        num(h),
-                        ha="center",
-                        va="center",
-                        color="white",
-                        fontsize=style.config["font"]["small_size"] - 1.3,
-                    )
+        if est.any():
+            ax.bar(
+                xs,
+                np.where(est, heights, 0.0),
+                bottom=bottom,
+                width=width,
+                color=lighter(style.color(code)),
+                label="_estimated",
+                edgecolor="white",
+                linewidth=0.3,
+                zorder=zorder,
+            )
+        for i, (x, b, h) in enumerate(zip(xs, bottom, heights, strict=True)):
+            labelled = label_min is not None and h >= label_min
+            if labelled:
+                ax.text(
+                    x,
+                    b + h / 2,
+                    num(h) + ("e" if est[i] else ""),
+                    ha="center",
+                    va="center",
+                    color=style.config["colors"]["ink"] if est[i] else "white",
+                    fontsize=small - 1.3,
+                )
+            elif est[i] and h > 0:
+                ax.text(x, b + h / 2, "e", ha="center", va="center", fontsize=small - 2, style="italic")
+            if est[i] and h > 0:
+                marked.append((code, i))
         drawn[code] = [float(h) for h in heights]
         bottom = bottom + heights
     return drawn, bottom
+
+
+def estimate_note(fig, style, key: str, x: float = 0.01, y: float = 0.01) -> None:
+    """The one footnote line that explains the estimate marking."""
+    fig.text(
+        x,
+        y,
+        style.label(key),
+        ha="left",
+        va="bottom",
+        fontsize=style.config["font"]["small_size"] - 1.2,
+        color=style.config["colors"]["muted"],
+    )
 
 
 def hatched_bars(ax, xs, heights, bottom, style, label: str, width: float = 0.72, zorder: int = 2):

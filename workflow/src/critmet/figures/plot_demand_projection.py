@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData, hatched_bars, stack_bars
+from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, lighter, stack_bars
 from critmet.figures.plot_supply_bars import printed_cagr_periods, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
@@ -21,6 +21,13 @@ DATASETS = {
 def _categories(frame, column: str, kind: str, style: Style) -> list[str]:
     present = set(frame[column])
     return [c for c in style.order(kind) if c in present]
+
+
+def _layer(demand, column: str, code: str, years: list[int], value: str):
+    """One segment's heights by year and which of them are estimates (the table's `value_status` column)."""
+    rows = demand[demand[column] == code].set_index("year").reindex(years)
+    est = rows["value_status"].eq("estimated").to_numpy() if "value_status" in rows else np.zeros(len(years), bool)
+    return code, rows[value].fillna(0.0).to_numpy(), est
 
 
 def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
@@ -42,14 +49,30 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
             color=style.config["colors"]["projection_bg"],
             zorder=0,
         )
-    layers = [
-        (code, demand[demand[column] == code].set_index("year").reindex(years)[value].fillna(0.0))
-        for code in _categories(demand, column, kind, style)
-    ]
-    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.7)
-    undetermined = series["undetermined"].clip(lower=0).to_numpy()
+    layers = [_layer(demand, column, code, years, value) for code in _categories(demand, column, kind, style)]
+    marks: list = []
+    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.7, marks=marks)
+    # years with a total only (no split by use published): one neutral bar of the total, not an empty stack
+    total_only = (series["assigned"] <= 1e-9).to_numpy()
+    if total_only.any():
+        heights = np.where(total_only, series["total"].to_numpy(), 0.0)
+        ax.bar(
+            xs,
+            heights,
+            bottom=bottom,
+            width=0.7,
+            color=lighter(style.config["colors"]["muted"], 0.8),
+            edgecolor=style.config["colors"]["muted"],
+            linewidth=0.8,
+            zorder=2,
+            label=style.label("demand.total_only"),
+        )
+        drawn["total_only"] = [float(h) for h in heights]
+    undetermined = np.where(total_only, 0.0, series["undetermined"].clip(lower=0).to_numpy())
     if hatched_bars(ax, xs, undetermined, bottom, style, style.label("demand.undetermined"), width=0.7) is not None:
         drawn["undetermined"] = [float(h) for h in undetermined]
+    if marks:
+        estimate_note(fig, style, "demand.estimated", y=0.965)
     totals = series["total"].to_numpy()
     small = style.config["font"]["small_size"]
     for x, t in zip(xs, totals, strict=True):
@@ -108,7 +131,12 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
         handlelength=1.0,
         columnspacing=0.8,
     )
-    return fig, {"years": years, "stack": drawn, "totals": [float(t) for t in totals]}
+    return fig, {
+        "years": years,
+        "stack": drawn,
+        "totals": [float(t) for t in totals],
+        "estimated": [[code, years[i]] for code, i in marks],
+    }
 
 
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
@@ -124,16 +152,12 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     ax = fig.add_axes((0.07, 0.3, 0.91, 0.57))
     small = style.config["font"]["small_size"]
     totals = series.loc[years, "total"]
-    layers = [
-        (
-            code,
-            demand[demand[column] == code].set_index("year").reindex(years)[f"value_{unit}"].fillna(0.0)
-            / totals
-            * 100.0,
-        )
-        for code in _categories(demand, column, kind, style)
-    ]
-    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=8)
+    layers = []
+    for code in _categories(demand, column, kind, style):
+        _, heights, est = _layer(demand, column, code, years, f"value_{unit}")
+        layers.append((code, heights / totals.to_numpy() * 100.0, est))
+    marks: list = []
+    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=8, marks=marks)
     rest = 100.0 - bottom
     if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
         drawn["undetermined"] = [float(r) for r in rest]
@@ -151,7 +175,14 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         handlelength=0.9,
         columnspacing=0.7,
     )
-    return fig, {"years": years, "shares": drawn, "positions": pos}
+    if marks:
+        estimate_note(fig, style, "demand.estimated", y=0.9)
+    return fig, {
+        "years": years,
+        "shares": drawn,
+        "positions": pos,
+        "estimated": [[code, years[i]] for code, i in marks],
+    }
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:

@@ -2,7 +2,9 @@
 
 Axes 1-4 carry the share of risk countries in %; axes 5-6 a qualitative level (future demand growth,
 recycling). The report prints no radar values: the radar plots the same numbers as the strip, on a ring
-scale where the outer ring is 100% (or the level 'high'); an unknown level is left as a gap.
+scale where the outer ring is 100% (or the level 'high'). An unknown value is never drawn as zero risk: the
+shape is drawn only between neighbouring known axes, leaving an open wedge at the unknown axis, which carries
+a hollow marker and the word "unknown".
 """
 
 from __future__ import annotations
@@ -115,12 +117,20 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
             rings.append(row["share_pct"] / 100.0)
         else:
             rings.append(LEVEL_RING.get(row["level"]))
-    closed = [(a, r) for a, r in zip(angles, rings, strict=True) if r is not None]
-    xs = [a for a, _ in closed] + [closed[0][0]]
-    ys = [r for _, r in closed] + [closed[0][1]]
     red = style.config["colors"]["CN"]
-    ax.fill(xs, ys, color=red, alpha=0.18)
-    ax.plot(xs, ys, color=red, lw=1.4, marker="o", ms=3)
+    for k in range(n):  # the shape between neighbouring known axes only: an unknown axis leaves an open wedge
+        a0, r0, a1, r1 = angles[k], rings[k], angles[(k + 1) % n], rings[(k + 1) % n]
+        a1 = a1 if a1 > a0 else a1 + 2 * math.pi
+        if r0 is None or r1 is None:
+            continue
+        ax.fill([0.0, a0, a1], [0.0, r0, r1], color=red, alpha=0.18, lw=0)
+        ax.plot([a0, a1], [r0, r1], color=red, lw=1.4)
+    known = [(a, r) for a, r in zip(angles, rings, strict=True) if r is not None]
+    ax.plot([a for a, _ in known], [r for _, r in known], ls="none", color=red, marker="o", ms=3)
+    for a, r in zip(angles, rings, strict=True):
+        if r is None:
+            ax.plot([a], [0.5], ls="none", marker="o", ms=7, mfc="white", mec=style.config["colors"]["muted"])
+            ax.text(a, 0.5, "?", ha="center", va="center", fontsize=6, color=style.config["colors"]["muted"])
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0])
     ax.set_yticklabels(

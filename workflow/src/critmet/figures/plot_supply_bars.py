@@ -8,7 +8,7 @@ import re
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData, hatched_bars, stack_bars
+from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, stack_bars
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -44,6 +44,13 @@ def _stack_order(frame, style: Style) -> list[str]:
     return order + (["OTH"] if "OTH" in present else [])
 
 
+def _layer(supply, code: str, years: list[int], value: str):
+    """One country's heights by year, and which of them are estimates (the table's `status` column)."""
+    rows = supply[supply["country"] == code].set_index("year").reindex(years)
+    est = rows["status"].eq("estimated").to_numpy() if "status" in rows else np.zeros(len(years), dtype=bool)
+    return code, rows[value].fillna(0.0).to_numpy(), est
+
+
 def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
     table, unit = DATASETS[mineral]
     supply = data.table(table)
@@ -55,11 +62,9 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     xs = np.array([pos[y] for y in years])
     fig = Figure(figsize=style.size("supply"))
     ax = fig.add_axes((0.11, 0.2, 0.87, 0.76))
-    layers = [
-        (code, supply[supply["country"] == code].set_index("year").reindex(years)[value].fillna(0.0))
-        for code in _stack_order(supply, style)
-    ]
-    drawn, bottom = stack_bars(ax, xs, layers, style)
+    layers = [_layer(supply, code, years, value) for code in _stack_order(supply, style)]
+    marks: list = []
+    drawn, bottom = stack_bars(ax, xs, layers, style, marks=marks)
     undetermined = series["undetermined"].clip(lower=0).to_numpy()
     if hatched_bars(ax, xs, undetermined, bottom, style, style.label("supply.undetermined")) is not None:
         drawn["undetermined"] = [float(h) for h in undetermined]
@@ -134,8 +139,10 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax.set_ylabel(style.label("supply.axis", unit=unit))
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
+    if marks:
+        estimate_note(fig, style, "supply.estimated", y=0.955)
     fig.legend(
-        handles=[*ax.containers, line],
+        handles=[*(c for c in ax.containers if not c.get_label().startswith("_")), line],
         loc="lower center",
         ncol=4,
         fontsize=style.config["font"]["small_size"] - 0.5,
@@ -146,6 +153,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     return fig, {
         "years": years,
         "stack": drawn,
+        "estimated": [[code, years[i]] for code, i in marks],
         "demand": [float(d) for d in demand],
         "primary": [float(p) for p in primary],
     }
@@ -161,16 +169,12 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     fig = Figure(figsize=style.size("share_strip"))
     ax = fig.add_axes((0.07, 0.27, 0.91, 0.6))
     value = f"value_{unit}"
-    layers = [
-        (
-            code,
-            supply[supply["country"] == code].set_index("year").reindex(years)[value].fillna(0.0)
-            / series["primary"]
-            * 100.0,
-        )
-        for code in _stack_order(supply, style)
-    ]
-    drawn, bottom = stack_bars(ax, xs, layers, style, label_min=9)
+    layers = []
+    for code in _stack_order(supply, style):
+        _, heights, est = _layer(supply, code, years, value)
+        layers.append((code, heights / series["primary"].to_numpy() * 100.0, est))
+    marks: list = []
+    drawn, bottom = stack_bars(ax, xs, layers, style, label_min=9, marks=marks)
     rest = 100.0 - bottom
     if hatched_bars(ax, xs, rest, bottom, style, style.label("supply.undetermined")) is not None:
         drawn["undetermined"] = [float(r) for r in rest]
@@ -188,7 +192,9 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         handlelength=0.9,
         columnspacing=0.8,
     )
-    return fig, {"years": years, "shares": drawn}
+    if marks:
+        estimate_note(fig, style, "supply.estimated", y=0.9)
+    return fig, {"years": years, "shares": drawn, "estimated": [[code, years[i]] for code, i in marks]}
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:

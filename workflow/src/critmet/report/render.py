@@ -17,6 +17,7 @@ import jinja2
 
 from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, read_json
 from critmet.report import ReportError
+from critmet.report.claims import apply_claims
 from critmet.report.fetcher import ProjectFetcher
 from critmet.report.filters import FILTERS
 from critmet.report.tables import DataTables
@@ -61,7 +62,8 @@ def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: d
         path = text_dir / lang / f"{name}.yaml"
         if not path.exists():
             raise ReportError(f"{path}: missing text file for page '{name}' ({lang})")
-        texts[name] = render_strings(load_text_file(path), env, values, lang)
+        node, _ = apply_claims(load_text_file(path), values, path)  # claims checked; alternatives substituted
+        texts[name] = render_strings(node, env, values, lang)
     return texts
 
 
