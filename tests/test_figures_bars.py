@@ -246,7 +246,7 @@ def test_reco_bars_equal_the_cleaned_shares_and_rates(cleaned, codes, lang, figu
     data, style = make(cleaned, codes, lang)
     item = draw(plot_reco_bars, data, style, [figure])[figure]
     fig = item.fig
-    shares = pd.read_csv(cleaned / "reco_shares.csv")
+    shares = pd.read_csv(cleaned / "reco_bars.csv")  # the bars as drawn: China from the material-flow pie
     rates = pd.read_csv(cleaned / "recycling_rates.csv")
     rates = rates[rates["mineral"] == mineral].reset_index(drop=True)
     segs = patches_by_gid(fig, "share:")
@@ -263,7 +263,7 @@ def test_reco_bars_equal_the_cleaned_shares_and_rates(cleaned, codes, lang, figu
         x = 0.0
         for (country, patch), share in zip(drawn, split["share_pct"], strict=True):
             assert patch.get_x() == pytest.approx(x)
-            assert width(patch) == share
+            assert width(patch) == pytest.approx(share)
             assert y_centre(patch) == pytest.approx(row)
             assert to_hex(patch.get_facecolor()) == to_hex(style.color(country))
             gid = f"label:{reco}:{country}"
@@ -316,9 +316,9 @@ def test_mg_japan_has_no_zero_bar(cleaned, codes):
 def test_a_country_without_colour_raises(cleaned, codes, tmp_path):
     for path in cleaned.glob("*.csv"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    frame = pd.read_csv(tmp_path / "reco_shares.csv")
+    frame = pd.read_csv(tmp_path / "reco_bars.csv")
     frame.loc[frame["country"] == "IL", "country"] = "XX"  # not in style.yaml, not in the code lists
-    frame.to_csv(tmp_path / "reco_shares.csv", index=False)
+    frame.to_csv(tmp_path / "reco_bars.csv", index=False)
     data, style = make(tmp_path, codes, "en")
     with pytest.raises(StyleError):
         draw(plot_reco_bars, data, style, ["mg_reco_bars"])

@@ -305,7 +305,9 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
     header = [h.strip() for h in header_raw]
     if header != header_raw:
         notes.append("stray spaces removed from the header")
-    missing = [c for c in expected_cols if c not in header]
+    # a column with a `default` may be left out (the whole column, or trailing cells of a row, or a cell)
+    defaults = {c: spec["default"] for c, spec in specs.items() if "default" in spec}
+    missing = [c for c in expected_cols if c not in header and c not in defaults]
     extra = [c for c in header if c not in specs]
     if missing:
         raise RawDataError(
@@ -336,6 +338,8 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
         lineno = reader.line_num
         if not any(cell.strip() for cell in record):
             continue
+        if len(record) < len(header) and all(c in defaults for c in header[len(record) :]):
+            record = record + [""] * (len(header) - len(record))
         if len(record) != len(header):
             raise RawDataError(
                 csv_path,
@@ -349,6 +353,8 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
             cell = raw_cell.strip()
             if cell != raw_cell and spec["type"] != "string":
                 note_set.add("stray spaces removed")
+            if cell == "" and col in defaults:
+                cell = str(defaults[col])
             if cell == "":
                 if spec.get("nullable") or spec["type"] == "string" and not spec.get("required"):
                     row[col] = None
@@ -366,6 +372,9 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
                 raise RawDataError(
                     csv_path, err.message, line=lineno, column=col, value=raw_cell, expected=err.expected
                 ) from None
+        for col in defaults:
+            if col not in row:
+                row[col] = _convert(str(defaults[col]), col, specs[col], codes, note_set.add)
         if pk:
             key = tuple(row[c] for c in pk)
             if key in seen_keys:

@@ -222,7 +222,7 @@ def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | No
                     fontsize=small - 1.3,
                 )
             elif est[i] and h > 0:
-                ax.text(x, b + h / 2, "e", ha="center", va="center", fontsize=small - 2, style="italic")
+                ax.text(x, b + h / 2, "e", ha="center", va="center", fontsize=small - 2)
             if est[i] and h > 0:
                 marked.append((code, i))
         drawn[code] = [float(h) for h in heights]

@@ -129,7 +129,8 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
     ax.plot([a for a, _ in known], [r for _, r in known], ls="none", color=red, marker="o", ms=3)
     for a, r in zip(angles, rings, strict=True):
         if r is None:
-            ax.plot([a], [0.5], ls="none", marker="o", ms=7, mfc="white", mec=style.config["colors"]["muted"])
+            muted = style.config["colors"]["muted"]
+            ax.plot([a], [0.5], ls="none", marker="o", ms=7, color=muted, mfc="white", mec=muted)
             ax.text(a, 0.5, "?", ha="center", va="center", fontsize=6, color=style.config["colors"]["muted"])
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0])
