@@ -230,13 +230,13 @@ def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | No
     return drawn, bottom
 
 
-def estimate_note(fig, style, key: str, x: float = 0.01, y: float = 0.01) -> None:
+def estimate_note(fig, style, key: str, x: float = 0.01, y: float = 0.01, ha: str = "left") -> None:
     """The one footnote line that explains the estimate marking."""
     fig.text(
         x,
         y,
         style.label(key),
-        ha="left",
+        ha=ha,
         va="bottom",
         fontsize=style.config["font"]["small_size"] - 1.2,
         color=style.config["colors"]["muted"],

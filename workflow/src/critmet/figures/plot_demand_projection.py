@@ -176,7 +176,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         columnspacing=0.7,
     )
     if marks:
-        estimate_note(fig, style, "demand.estimated", y=0.9)
+        estimate_note(fig, style, "demand.estimated", x=0.98, y=0.9, ha="right")
     return fig, {
         "years": years,
         "shares": drawn,

@@ -193,7 +193,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         columnspacing=0.8,
     )
     if marks:
-        estimate_note(fig, style, "supply.estimated", y=0.9)
+        estimate_note(fig, style, "supply.estimated", x=0.98, y=0.9, ha="right")
     return fig, {"years": years, "shares": drawn, "estimated": [[code, years[i]] for code, i in marks]}
 
 
