@@ -120,10 +120,12 @@ def audit_markdown(checks: list[dict], register: list[dict]) -> str:
             if status == "changed":
                 derived = f"{r.get('edition', 'print')}: {fmt(r['printed'])} → now {fmt(r.get('computed'))}"
             lines.append(f"| {r['table']} | {r['id']} | {r['printed']} | {derived} | {r['where']} |")
-    estimated = [(name, t["estimated"]) for c in checks for name, t in c["tables"].items() if t.get("estimated")]
+    estimated = [(name, t) for c in checks for name, t in c["tables"].items() if t.get("estimated")]
     if estimated:
-        lines += ["", "## Estimates in the raw tables (method in each table's metadata, `estimates:`)", ""]
-        lines += [f"- `{name}`: {n} estimated value(s), drawn in a lighter tone and marked e" for name, n in estimated]
+        lines += ["", "## Estimates in the raw tables (drawn in a lighter tone and marked e)", ""]
+        for name, t in estimated:
+            lines.append(f"- `{name}`: {t['estimated']} estimated value(s)")
+            lines += [f"  - {method}" for method in t.get("estimates", [])]
     notes = [(c["dataset"], name, t["notes"]) for c in checks for name, t in c["tables"].items() if t["notes"]]
     lines += ["", "## Normalisations applied to raw input", ""]
     if notes:

@@ -372,6 +372,10 @@ def clean_dataset(
                 "file": str(t.path),
                 "as_printed": editions[name]["as_printed"],
                 "estimated": _estimated_cells(t),
+                "estimates": [
+                    f"{e.get('cells', '')}: {' '.join(str(e.get('method', '')).split())}"
+                    for e in t.meta.get("estimates") or []
+                ],
             }
             for name, t in tables.items()
         },
