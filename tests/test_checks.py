@@ -148,6 +148,9 @@ def test_registered_values_are_pinned(tmp_path):
 def test_every_registry_table_must_exist_and_an_unread_csv_is_named(tmp_path):
     raw = raw_copy(tmp_path)
     assert check_registry(raw, REGISTRY) == []
+    (raw / "old_supply.csv").write_text("year\n2020\n", encoding="utf-8")
+    assert check_registry(raw, REGISTRY) == [str(raw / "old_supply.csv")]
+    (raw / "old_supply.csv").unlink()
     (raw / "ga_supply.csv").rename(raw / "ga_suply.csv")
     (raw / "ga_supply.meta.yaml").rename(raw / "ga_suply.meta.yaml")
     with pytest.raises(RawDataError) as err:
