@@ -126,7 +126,7 @@ def _value_columns(header: list[str], path: Path) -> dict[int, dict]:
                 "year": int(m.group("year")) if m.group("year") else None,
                 "notes": None,
             }
-    for i, col in found.items():  # a column without a unit takes the unit of its measure's other columns
+    for col in found.values():  # a column without a unit takes the unit of its measure's other columns
         if col["unit"] is None:
             units = {c["unit"] for c in found.values() if c["measure"] == col["measure"] and c["unit"]}
             if len(units) != 1:
