@@ -167,6 +167,7 @@ def test_a_messy_new_edition_named_in_config_moves_pies_years_titles_numbers_and
     import pandas as pd
     from pypdf import PdfReader
 
+    (tmp_path / "work").mkdir()
     work = project_copy(tmp_path / "work")
     shutil.copytree(built / "results", work / "results", symlinks=True)
     shutil.copytree(built / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
@@ -205,7 +206,6 @@ def test_a_messy_new_edition_named_in_config_moves_pies_years_titles_numbers_and
     assert "Ore reserves (2022," in en  # magnesite untouched
     assert "Mineral Commodity Summaries 2024" in en
     assert "2023年、世界計650t" in ja and "2023年、世界計1,110kt" in ja
-    svg = (work / "results" / "figures" / "en" / "ga_pie_primary_2022.svg").read_text(encoding="utf-8")
-    assert "Primary gallium production (2023)" in svg
-    svg_ja = (work / "results" / "figures" / "ja" / "mg_pie_primary_2022.svg").read_text(encoding="utf-8")
-    assert "マグネシウム製錬品（一次Mg）生産量（2023年）" in svg_ja
+    assert "Primary gallium production (2023)" in en and "Primary magnesium production (2023)" in en  # titles
+    assert "マグネシウム製錬品（一次Mg）生産量（2023年）" in ja
+    assert "Magnesium ore reserves (2022)" in en
