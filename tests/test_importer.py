@@ -209,3 +209,23 @@ def test_a_messy_new_edition_named_in_config_moves_pies_years_titles_numbers_and
     assert "Primary gallium production (2023)" in en and "Primary magnesium production (2023)" in en  # titles
     assert "マグネシウム製錬品（一次Mg）生産量（2023年）" in ja
     assert "Magnesium ore reserves (2022)" in en
+
+
+def test_the_build_refuses_a_world_file_outside_the_project(tmp_path):
+    """Named in config, a world file outside the project stops the build at start-up, naming it."""
+    outside = tmp_path / "mcs2024-galli_world.csv"
+    outside.write_text((MESSY / "mcs2024-galli_world.csv").read_text(encoding="utf-8-sig"), encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    work = project_copy(tmp_path / "work")
+    config = work / "config" / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "  edition: MCS2023\n  world_files: {}", f"  edition: MCS2024\n  world_files: {{galli: {outside}}}"
+        ),
+        encoding="utf-8",
+    )
+    result = run_snakemake(work, "-n", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"invalid config: config/config.yaml, usgs.world_files: '{outside}' resolves to" in output
+    assert "outside the project" in output

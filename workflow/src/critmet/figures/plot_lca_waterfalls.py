@@ -89,7 +89,7 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     for i in range(n):  # connectors between the floating bars
         level += steps_drawn[i]
         ax.plot([i + 0.36, i + 0.64], [level, level], color=colors["muted"], lw=0.5)
-    width = 7 if style.lang == "ja" else 13
+    width = 8 if style.lang == "ja" else 13
     names = [style.wrap(style.name(r["step"]), width) for r in rows] + [style.label("lca.total")]
     ax.set_xticks(range(n + 1))
     ax.set_xticklabels(names, fontsize=small - 0.8)
