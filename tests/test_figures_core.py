@@ -116,21 +116,42 @@ def test_demand_projection_read_back(cleaned, lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_lca_waterfall_steps_add_up_to_the_total(cleaned, lang):
+def test_lca_waterfall_steps_climb_to_the_total(cleaned, lang):
+    """Bar heights read back from the figure: every step has a bar above zero, each starts where the previous
+    one ended, they add up to the printed total, and the last bar is the total itself (no 'unallocated' bar)."""
     data, style = figure_kit(cleaned, lang)
     drawn = draw(plot_lca_waterfalls, data, style, list(plot_lca_waterfalls.ROUTES))
     totals = pd.read_csv(cleaned / "lca_totals.csv").set_index("route")["total_kg_co2_per_kg"]
+    steps = pd.read_csv(cleaned / "lca_steps.csv")
     for name, route in plot_lca_waterfalls.ROUTES.items():
-        values = drawn[name].values
-        allocated = sum(v for v in values["steps"] if v is not None)
-        assert allocated + values["unallocated"] == pytest.approx(totals[route])
         ax = drawn[name].fig.axes[0]
-        total_bar = [p for p in ax.patches if isinstance(p, Rectangle)][-1]
-        assert total_bar.get_height() == pytest.approx(totals[route])
-    pidgeon = drawn["mg_pidgeon_lca_waterfall"]
-    assert 3.62 in pidgeon.values["steps"]  # the stoichiometric calcination CO2, the one sourced step
-    estimate = [p for p in pidgeon.fig.axes[0].patches if p.get_linestyle() == "--"]
-    assert estimate  # drawn as an estimate
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        *step_bars, total_bar = bars
+        assert total_bar.get_y() == 0 and total_bar.get_height() == pytest.approx(totals[route])
+        by_x: dict[float, list] = {}
+        for bar in step_bars:
+            by_x.setdefault(round(bar.get_x() + bar.get_width() / 2, 6), []).append(bar)
+        n_steps = steps[steps["route"] == route]["step_order"].nunique()
+        assert len(by_x) == n_steps  # one column per step, and no extra bar beside the total
+        level = 0.0
+        for x in sorted(by_x):
+            parts = sorted(by_x[x], key=lambda b: b.get_y())
+            assert parts[0].get_y() == pytest.approx(level)  # climbs from where the previous step ended
+            height = sum(b.get_height() for b in parts)
+            assert height > 0  # no zero bar
+            level += height
+        assert level == pytest.approx(totals[route], abs=1e-6)
+        labels = [t.get_text() for t in ax.texts]
+        assert not any(
+            "unallocated" in t.lower() or "配分" in t for t in labels + [t.get_text() for t in ax.get_xticklabels()]
+        )
+    pidgeon = drawn["mg_pidgeon_lca_waterfall"].fig.axes[0]
+    solid = [p for p in pidgeon.patches if isinstance(p, Rectangle) and p.get_alpha() is None]
+    assert any(p.get_height() == pytest.approx(3.62) for p in solid)  # the stoichiometric part, full tone
+    light = [p for p in pidgeon.patches if isinstance(p, Rectangle) and p.get_alpha() == pytest.approx(0.45)]
+    assert light and any(t.get_text().endswith(" e") for t in pidgeon.texts)  # estimates: lighter, marked e
+    note = " ".join(t.get_text() for t in drawn["mg_pidgeon_lca_waterfall"].fig.texts)
+    assert style.label("lca.note_estimate") in note
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -152,9 +152,9 @@ def test_a_run_killed_midway_is_followed_by_a_clean_recovery(work):
 
 
 def test_naming_a_new_usgs_edition_in_config_updates_pies_numbers_and_sources(work):
-    """A newer edition's published file (a fixture with made-up numbers: China 600 t and a new country,
-    Kazakhstan, 50 t) named in config: the pie, its total, the concentration and the narrative follow it,
-    and the source lines name the edition."""
+    """A newer edition's published file (a fixture with made-up numbers: China 620 t and a new country,
+    Kazakhstan, 60 t in its latest year, 2023) named in config: the pie moves to that year, its total, the
+    concentration and the narrative follow it, and the source lines name the edition."""
     fixture = Path(__file__).parent / "fixtures" / "usgs" / "mcs2024-galli_world.csv"
     (work / "sources").mkdir(exist_ok=True)
     shutil.copy(fixture, work / "sources" / fixture.name)
@@ -172,11 +172,11 @@ def test_naming_a_new_usgs_edition_in_config_updates_pies_numbers_and_sources(wo
     assert "published edition" in result.stdout
     shares = pd.read_csv(work / "results" / "data" / "material_flow_shares.csv")
     pie = shares[shares["pie"] == "GA_PRIMARY_2022"].set_index("country")["share_pct"]
-    assert pie["CN"] == pytest.approx(100 * 600 / 661) and pie["KZ"] == pytest.approx(100 * 50 / 661)
+    assert pie["CN"] == pytest.approx(100 * 620 / 690) and pie["KZ"] == pytest.approx(100 * 60 / 690)
     latest = work / "results" / "latest"
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(latest / "executive_summary_en.pdf").pages)
-    assert "661" in text and "Kazakhstan" in text
+    assert "(2023, world 690 t)" in text and "Kazakhstan" in text
     assert "Mineral Commodity Summaries 2024" in text
     changes = (latest / "CHANGES.md").read_text()
-    assert "| material_flow | total_GA_PRIMARY_2022 | 551 | 661 |" in changes
+    assert "| material_flow | total_GA_PRIMARY_2022 | 551 | 690 |" in changes
     assert "share_GA_PRIMARY_2022_KZ | – |" in changes  # a country that was not there before

@@ -31,6 +31,12 @@ except RawDataError as err:
 
 
 USGS_FILES = [config["usgs"]["world_files"][k] for k in sorted(config["usgs"]["world_files"])]
+try:  # published USGS files named in config must lie inside the project
+    from critmet.importers.usgs import ImportError_, check_inside
+
+    check_inside(workflow.basedir, USGS_FILES)
+except ImportError_ as err:
+    raise WorkflowError(f"invalid config: {err}") from None
 
 
 def usgs_files(dataset):

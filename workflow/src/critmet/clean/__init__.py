@@ -292,7 +292,19 @@ def import_usgs(raw_dir: Path, codes, files: list[str], edition: str) -> Table:
     from critmet.importers.usgs import read_world_csv, write_table
 
     committed = validate_table(raw_dir / f"{USGS_TABLE}.csv", codes)
-    imported = [row for path in files for row in read_world_csv(path, edition).rows]
+    countries = ["country", "region"]
+    known = lambda name: codes.resolve(name, countries) is not None  # noqa: E731
+    imported = [row for path in files for row in read_world_csv(path, edition, known).rows]
+    for row in imported:  # a country the code lists do not know: name the file the user dropped
+        if not known(row["country"]):
+            raise RawDataError(
+                row["source_path"],
+                "unknown country",
+                line=row["source_line"],
+                column="Country",
+                value=row["country"],
+                expected="a name of data/raw/codes/countries.csv (add the country there, with its aliases)",
+            )
     replaced = {row["commodity"] for row in imported}
     kept = []
     with open(raw_dir / f"{USGS_TABLE}.csv", encoding="utf-8-sig", newline="") as fh:
@@ -300,7 +312,20 @@ def import_usgs(raw_dir: Path, codes, files: list[str], edition: str) -> Table:
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / f"{USGS_TABLE}.csv"
         write_table(kept + imported, merged)
-        table = validate_table(merged, codes, meta_path=raw_dir / f"{USGS_TABLE}.meta.yaml")
+        try:
+            table = validate_table(merged, codes, meta_path=raw_dir / f"{USGS_TABLE}.meta.yaml")
+        except RawDataError as err:  # point at the published file and line the row came from
+            origin = (kept + imported)[err.line - 2] if isinstance(err.line, int) and err.line >= 2 else None
+            if origin is None or "source_path" not in origin:
+                raise
+            raise RawDataError(
+                origin["source_path"],
+                err.args[0].split(": ", 1)[-1].split(" (value:")[0].split("; expected")[0],
+                line=origin["source_line"],
+                column=err.column,
+                value=err.value,
+                expected=err.expected,
+            ) from None
     table.path = committed.path
     table.notes.append(f"{', '.join(sorted(replaced))} imported from {len(files)} published file(s) of {edition}")
     return table

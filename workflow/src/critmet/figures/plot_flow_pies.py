@@ -130,7 +130,8 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             missing = style.label(
                 "pies.unreadable", countries=style.label("list_sep").join(style.name(c) for c in unreadable)
             )
-        title = style.name(pie)
+        year = int(metrics[f"year_{pie}"])
+        title = style.label("pies.title", name=style.name(pie), year=year)
         fig = draw_pie(slices, total, spec["unit"], style, missing)
         top = metrics[f"top_share_{pie}"]
         hhi = metrics[f"hhi_{pie}"]
@@ -163,6 +164,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
                 "total": total,
                 "unit": spec["unit"],
                 "basis": spec["basis"],
+                "year": year,
                 "top_share": top,
                 "hhi": hhi,
             },

@@ -1,15 +1,14 @@
 """LCA waterfalls: CO2 per kg of metal, step by step along the process chain, ending at the report's total.
 
-The report prints only the totals. A step carries a value only where lca_steps gives one from a cited
-public source or a documented derivation (marked as an estimate); every other step is drawn empty, and the
-part of the total no step accounts for is one hatched 'unallocated' bar, so the steps always add up to the
-total and no figure is invented. The reduction levers of each step are tagged under it.
+The report prints only the totals. lca_steps splits each total over the process steps: stoichiometric CO2
+where chemistry fixes it, and for the rest a documented process model scaled to the printed total (estimates,
+drawn in a lighter tone and marked 'e'). The steps climb to the total. The reduction levers are tagged under
+each step.
 """
 
 from __future__ import annotations
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from critmet.figures.common import Drawn, FigureData
 from critmet.figures.style import Style
@@ -23,16 +22,17 @@ ROUTES = {
 
 
 def step_table(steps, route: str):
-    """One row per step of the route: its value (None if no source), basis, carriers and levers."""
+    """One row per step of the route: its value (the sum of its carriers), how it was obtained, carriers and
+    levers. basis: derivation (stoichiometric) or model_scaled (an estimate scaled to the printed total)."""
     rows = []
     for order, group in steps[steps["route"] == route].groupby("step_order", sort=True):
-        values = group["value_kg_co2_per_kg"].dropna()
         rows.append(
             {
                 "order": int(order),
                 "step": group["step"].iloc[0],
-                "value": float(values.sum()) if not values.empty else None,
-                "basis": sorted(set(group["basis"]) - {"unallocated"}),
+                "value": float(group["value_kg_co2_per_kg"].sum()),
+                "derived": float(group.loc[group["basis"] == "derivation", "value_kg_co2_per_kg"].sum()),
+                "basis": sorted(set(group["basis"])),
                 "carriers": [c for c in group["energy_carrier"].dropna().unique()],
                 "levers": [lv for lv in group["lever"].dropna().unique()],
                 "references": [r for r in group["reference"].dropna().unique()],
@@ -41,77 +41,42 @@ def step_table(steps, route: str):
     return rows
 
 
+def _label(value: float) -> str:
+    return num(value, 1) if value >= 0.05 else "<0.1"
+
+
 def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> tuple[Figure, dict]:
+    """Floating bars climbing from 0 to the total, step by step, then the total bar. The stoichiometric part of
+    a step is drawn in full tone, the estimated (scaled) part in a lighter tone, its label marked 'e'."""
     fig = Figure(figsize=style.size("lca"))
-    ax = fig.add_axes((0.07, 0.4, 0.91, 0.56))
+    ax = fig.add_axes((0.07, 0.42, 0.91, 0.47))
     colors = style.config["colors"]
     small = style.config["font"]["small_size"]
     n = len(rows)
     cumulative = 0.0
     steps_drawn = []
     for i, row in enumerate(rows):
-        if row["value"] is None:
-            ax.add_patch(
-                Rectangle(
-                    (i - 0.36, 0),
-                    0.72,
-                    total * 0.02,
-                    facecolor="none",
-                    edgecolor=colors["muted"],
-                    linestyle=":",
-                    lw=0.7,
-                )
-            )
-            ax.text(
+        derived, estimated = row["derived"], row["value"] - row["derived"]
+        if derived > 0:
+            ax.bar(i, derived, bottom=cumulative, width=0.72, color=colors["accent"], lw=0)
+        if estimated > 0:
+            ax.bar(
                 i,
-                total * 0.05,
-                style.label("lca.no_value"),
-                ha="center",
-                va="bottom",
-                fontsize=small - 1,
-                color=colors["muted"],
+                estimated,
+                bottom=cumulative + derived,
+                width=0.72,
+                color=colors["accent"],
+                alpha=0.45,
+                edgecolor=colors["accent"],
+                lw=0.6,
             )
-            steps_drawn.append(None)
-            continue
-        estimate = "derivation" in row["basis"]
-        ax.bar(
-            i,
-            row["value"],
-            bottom=cumulative,
-            width=0.72,
-            color=colors["accent"],
-            alpha=0.85,
-            edgecolor=colors["estimate_edge"],
-            linestyle="--" if estimate else "-",
-            lw=0.9,
-        )
-        label = num(row["value"], 1) + ("*" if estimate else "")
+        label = _label(row["value"]) + (style.label("lca.estimate_mark") if estimated > 0 else "")
         ax.text(i, cumulative + row["value"] + total * 0.015, label, ha="center", va="bottom", fontsize=small)
         steps_drawn.append(row["value"])
         cumulative += row["value"]
-    unallocated = total - cumulative
-    ax.bar(
-        n,
-        unallocated,
-        bottom=cumulative,
-        width=0.72,
-        color="white",
-        hatch="////",
-        edgecolor=colors["muted"],
-        lw=0.6,
-    )
+    ax.bar(n, total, width=0.72, color=colors["total"])
     ax.text(
         n,
-        total + total * 0.015,
-        num(unallocated, 1),
-        ha="center",
-        va="bottom",
-        fontsize=small,
-        color=colors["muted"],
-    )
-    ax.bar(n + 1, total, width=0.72, color=colors["total"])
-    ax.text(
-        n + 1,
         total + total * 0.015,
         num(total, 1),
         ha="center",
@@ -120,20 +85,20 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
         fontweight="bold",
         color=colors["total"],
     )
-    for i in range(n + 1):  # connectors between the floating bars
-        level = sum(v for v in steps_drawn[: i + 1] if v is not None) if i < n else total
+    level = 0.0
+    for i in range(n):  # connectors between the floating bars
+        level += steps_drawn[i]
         ax.plot([i + 0.36, i + 0.64], [level, level], color=colors["muted"], lw=0.5)
-    width = 7 if style.lang == "ja" else 13
-    names = [style.wrap(style.name(r["step"]), width) for r in rows]
-    names += [style.wrap(style.label("lca.unallocated"), width), style.label("lca.total")]
-    ax.set_xticks(range(n + 2))
+    width = 8 if style.lang == "ja" else 13
+    names = [style.wrap(style.name(r["step"]), width) for r in rows] + [style.label("lca.total")]
+    ax.set_xticks(range(n + 1))
     ax.set_xticklabels(names, fontsize=small - 0.8)
-    for i, row in enumerate(rows):  # the reduction levers under each step
+    for i, row in enumerate(rows):  # the reduction levers under each step, below the step names
         if row["levers"]:
             tag = "\n".join(style.wrap(style.label(f"lca.levers.{lv}"), width + 2) for lv in row["levers"])
             ax.text(
                 i,
-                -0.3,
+                -0.42,
                 tag,
                 transform=ax.get_xaxis_transform(),
                 ha="center",
@@ -147,22 +112,16 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
                     "lw": 0.5,
                 },
             )
-    ax.set_xlim(-0.6, n + 1.6)
+    ax.set_xlim(-0.6, n + 0.6)
     ax.set_ylim(0, total * 1.15)
     ax.set_ylabel(style.label("lca.axis", unit=style.label(f"lca.units.{route}")), fontsize=small)
     ax.grid(axis="y", color=colors["grid"], lw=0.5)
     ax.set_axisbelow(True)
-    if any("derivation" in r["basis"] for r in rows):
-        fig.text(
-            0.99,
-            0.01,
-            style.label("lca.note_estimate"),
-            fontsize=small - 1.4,
-            color=colors["muted"],
-            va="bottom",
-            ha="right",
-        )
-    return fig, {"steps": steps_drawn, "unallocated": unallocated, "total": total}
+    notes = [style.label("lca.note_estimate")]
+    if any(r["derived"] > 0 for r in rows):
+        notes.append(style.label("lca.note_derived"))
+    fig.text(0.07, 0.995, "\n".join(notes), fontsize=small - 1.4, color=colors["muted"], va="top", ha="left")
+    return fig, {"steps": steps_drawn, "total": total}
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
@@ -174,15 +133,13 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         rows = step_table(steps, route)
         total = float(totals.loc[route, "total_kg_co2_per_kg"])
         fig, values = draw_waterfall(route, rows, total, style)
-        known = [r for r in rows if r["value"] is not None]
-        parts = style.label("list_sep").join(f"{style.name(r['step'])} {num(r['value'], 1)}" for r in known)
+        parts = style.label("list_sep").join(f"{style.name(r['step'])} {_label(r['value'])}" for r in rows)
         alt = style.label(
             "lca.alt",
             route=style.name(route),
             total=num(total, 1),
             unit=style.label(f"lca.units.{route}"),
-            parts=parts or style.label("lca.none"),
-            unallocated=num(values["unallocated"], 1),
+            parts=parts,
         )
         out[name] = Drawn(fig, style.name(route), alt, ["lca_totals", "lca_steps"], values=values)
     return out

@@ -35,6 +35,12 @@ def pct(value, digits: int = 0) -> str:
     return num(value, digits) + "%"
 
 
+def year(value) -> str:
+    """2023.0 -> '2023': a year, without a thousands separator."""
+    _check(value, "year")
+    return str(int(round(float(value))))
+
+
 def plain(text: str) -> str:
     """Text for metadata (title, subject, keywords): without the invisible line-break controls of the body."""
     return str(text).replace("\u2060", "")
@@ -45,4 +51,5 @@ FILTERS = {
     "num": num,
     "signed": signed,
     "pct": pct,
+    "year": year,
 }
