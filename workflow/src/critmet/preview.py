@@ -284,11 +284,13 @@ def make_handler(preview: Preview):
         def log_message(self, format, *args):  # noqa: A002 - keep the terminal for rebuild messages
             pass
 
-        def send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+        def send(self, body: bytes, content_type: str, status=HTTPStatus.OK, etag: str | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", "no-cache" if etag else "no-store")
+            if etag:
+                self.send_header("ETag", etag)
             self.end_headers()
             self.wfile.write(body)
 
@@ -307,7 +309,14 @@ def make_handler(preview: Preview):
             file = preview.static_file(path)
             if file is None:
                 return self.send(b"not found", "text/plain", HTTPStatus.NOT_FOUND)
-            return self.send(file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream"))
+            # figures and stylesheets: the browser revalidates them on a reload (304 when unchanged)
+            tag = f'"{file.stat().st_mtime_ns:x}-{file.stat().st_size:x}"'
+            if self.headers.get("If-None-Match") == tag:
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", tag)
+                self.send_header("Content-Length", "0")
+                return self.end_headers()
+            return self.send(file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream"), etag=tag)
 
         def events(self) -> None:
             """Server-sent events: the current version now, then each new one (the page reloads on a change)."""
