@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
-SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
+# Snakemake's settings (cores, rerun-incomplete, printshellcmds, ...) live in profiles/default/config.yaml;
+# `make report CORES=4` still overrides the cores. On a cluster: see profiles/slurm/README.md.
+PROFILE ?= profiles/default
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile $(PROFILE) $(if $(filter command line environment,$(origin CORES)),--cores $(CORES))
 
-.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance clean
+.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance preview clean
 
 report: deps
 	$(SNAKEMAKE) all
@@ -32,6 +35,10 @@ lint: deps
 
 dag: deps
 	$(BIN)/snakemake -n --quiet rules
+
+# A local server on 127.0.0.1 showing the HTML of both languages, following every save (critmet.preview).
+preview: deps
+	$(BIN)/python -m critmet.preview
 
 benchmark: deps
 	$(BIN)/python benchmarks/run_benchmarks.py

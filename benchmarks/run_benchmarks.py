@@ -1,5 +1,6 @@
 """Benchmarks of the pipeline on this machine: wall time and peak memory of a clean build, of the figures
-stage alone, of each language's PDF, and of a no-op rerun. Runs in a temporary copy of the project, so the
+stage alone, of each language's PDF, of the bilingual merge, of a no-op rerun, of the rebuild after a text edit
+and after a raw-table edit, and of the preview's re-render after a save. Runs in a temporary copy of the project, so the
 working tree's results/ is not touched. Usage: `make benchmark` (or python benchmarks/run_benchmarks.py).
 
 Peak memory is the largest sum of the proportional set size (PSS) of the Snakemake process and all its
@@ -21,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-COPY = ("Snakefile", "environment.yml", "config", "data", "templates", "workflow")
+COPY = ("Snakefile", "environment.yml", "config", "data", "templates", "workflow", "profiles")
 
 
 def _pss_kib(pid: int) -> int:
@@ -83,6 +84,25 @@ def snakemake(work: Path, *targets: str, cores: int = 2, extra: tuple[str, ...] 
     return timed([str(BIN / "snakemake"), *targets, *extra, "--cores", str(cores), "--quiet", "all"], work)
 
 
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def preview_render(work: Path) -> dict:
+    """What `make preview` does after a text save: the HTML of one language, rendered in its long-lived
+    process (the median of five renders after a first one; the browser reload adds tens of milliseconds)."""
+    code = (
+        "import statistics, sys, time; from pathlib import Path; from critmet.preview import Preview; "
+        "p = Preview(Path(sys.argv[1])); p.render(['en']); times = []\n"
+        "for _ in range(5):\n    t = time.perf_counter(); p.render(['en']); times.append(time.perf_counter() - t)\n"
+        "assert not p.errors, p.errors; print(statistics.median(times))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(work)], capture_output=True, text=True, check=True)
+    return {"seconds": round(float(out.stdout.split()[-1]), 2), "peak_mib": None}
+
+
 def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="critmet-bench-") as tmp:
@@ -101,9 +121,14 @@ def main() -> int:
                 cores=1,
                 extra=("--forcerun", "render_edition"),
             )
-        results["bilingual PDF (one job)"] = snakemake(
+        results["bilingual PDF (one job: merge of the editions)"] = snakemake(
             work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual")
         )
+        edit(work / "templates" / "text" / "en" / "p26_supply_ga.yaml", "refined gallium", "refined gallium (edited)")
+        results["text edit (en) -> en and bilingual PDFs"] = snakemake(work)
+        edit(work / "data" / "raw" / "ga_supply.csv", "\n2020,中国,360\n", "\n2020,中国,360.0\n")  # same value
+        results["raw-table edit (ga_supply) -> figures, 3 PDFs"] = snakemake(work)
+        results["preview: text save -> HTML re-rendered"] = preview_render(work)
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

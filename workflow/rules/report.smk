@@ -82,9 +82,12 @@ rule render_edition:
         " --variables {input.variables} --changes {input.changes} --out results/report > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
+# The bilingual PDF joins the two editions with pypdf (critmet.report.merge): pages, one bookmark tree and one
+# tagged structure tree per language, metadata. Laying both languages out again took as long as both editions.
 rule render_bilingual:
     input:
-        **report_inputs(LANGS),
+        pdfs=expand("results/report/executive_summary_{lang}.pdf", lang=LANGS),
+        code=code_files("report/merge.py"),
     output:
         pdf=update("results/report/executive_summary.pdf"),
     log:
@@ -92,12 +95,12 @@ rule render_bilingual:
     conda:
         "../../environment.yml"
     params:
-        langs=", ".join(LANGS),
+        langs=" ".join(LANGS),
     message:
-        "Render the bilingual executive summary ({params.langs}), one bookmark tree per language"
+        "Join the {params.langs} editions into the bilingual executive summary, one bookmark tree per language"
     shell:
-        "python workflow/scripts/render_report.py --config config/config.yaml --variables {input.variables}"
-        " --changes {input.changes} --out {output.pdf} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
+        "python workflow/scripts/merge_editions.py --langs {params.langs} --pdfs {input.pdfs} --out {output.pdf}"
+        " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule report:
@@ -105,3 +108,14 @@ rule report:
         rules.list_variables.output.md,
         expand(rules.render_edition.output.pdf, lang=LANGS),
         rules.render_bilingual.output.pdf,
+
+
+# `make preview` (critmet.preview) brings these up to date before it renders the HTML in its own process:
+# only the jobs a save touches run, and never a PDF.
+rule preview_inputs:
+    input:
+        **{
+            k: v
+            for k, v in report_inputs(LANGS).items()
+            if k in ("variables", "changes", "checks", "figures")
+        },

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # Pango (WeasyPrint's text layout), HarfBuzz's subsetter (fast font subsetting: without it WeasyPrint
-# spends 7-8 s subsetting the Japanese font), the Japanese font, and poppler-utils (pdftoppm, used by tests).
-PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-noto-cjk fonts-noto-core poppler-utils python3-venv)
+# spends 7-8 s subsetting the Japanese font), the Japanese font, poppler-utils (pdftoppm, used by tests)
+# and chromium (a headless browser: the test of `make preview` watches the page reload in it).
+PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-noto-cjk fonts-noto-core poppler-utils python3-venv chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

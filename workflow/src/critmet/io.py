@@ -41,9 +41,13 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+# libyaml's parser when PyYAML has it (its wheels do): the same documents, ten times faster than pure Python.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=SafeLoader)
 
 
 def write_frame(path: str | os.PathLike, frame) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 
@@ -82,7 +84,21 @@ def check_same_keys(a: dict, b: dict, where: str) -> None:
             check_same_keys(x, y, f"{where}[{i}]")
 
 
-def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict:
+def relative_href(target: Path, html_dir: Path) -> str:
+    """A link from an HTML file in `html_dir` to `target`, relative to it: a copied or published results/
+    folder still finds its figures and styles (no absolute file:// path of the build folder)."""
+    return quote(Path(os.path.relpath(Path(target).resolve(), Path(html_dir).resolve())).as_posix())
+
+
+def copy_stylesheets(templates_dir: Path, html_dir: Path) -> None:
+    """The stylesheets next to the HTML (css/), where its relative links point. Rewritten only if changed."""
+    for css in sorted((templates_dir / "css").glob("*.css")):
+        target = html_dir / "css" / css.name
+        if not target.exists() or target.read_bytes() != css.read_bytes():
+            atomic_write_bytes(target, css.read_bytes())
+
+
+def figure_context(figures_dir: Path, page_specs: list[dict], lang: str, html_dir: Path = Path(".")) -> dict:
     figs = {}
     for page in page_specs:
         for fig in page.get("figures", []):
@@ -91,7 +107,7 @@ def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict
                 raise ReportError(f"page {page['id']}: figure '{fig}' has not been drawn ({meta_path} missing)")
             meta = read_json(meta_path)
             figs[fig] = {
-                "src": (figures_dir / lang / f"{fig}.svg").resolve().as_uri(),
+                "src": relative_href(figures_dir / lang / f"{fig}.svg", html_dir),
                 "alt": meta["alt"][lang],
                 "title": meta["title"][lang],
                 "source": meta["source"][lang],
@@ -108,10 +124,11 @@ def build_html(
     pages: list[dict],
     texts: dict,
     data: DataTables,
+    html_dir: Path = Path("."),
 ) -> str:
-    figs = figure_context(inputs.figures_dir, pages, lang)
+    """The HTML of one language, its links relative to `html_dir` (where it is written; stylesheets in css/)."""
+    figs = figure_context(inputs.figures_dir, pages, lang, html_dir)
     template = env.get_template("report.html.j2")
-    css_dir = (inputs.templates_dir / "css").resolve()
     try:
         return template.render(
             lang=lang,
@@ -124,7 +141,7 @@ def build_html(
             changes=read_json(inputs.changes_json)
             if inputs.changes_json
             else {"first": True, "values": [], "inputs": []},
-            css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
+            css=[f"css/{name}" for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
         )
     except jinja2.UndefinedError as exc:
         raise ReportError(f"{_template_location(exc)}: {exc.message}") from None
@@ -184,9 +201,9 @@ def overflowing_pages(document, pages: list[dict]) -> list[str]:
 class Report:
     """Everything a language edition needs, loaded once: pages, variables, text, data tables."""
 
-    def __init__(self, inputs: Inputs, langs: list[str]):
+    def __init__(self, inputs: Inputs, langs: list[str], env: jinja2.Environment | None = None):
         self.inputs = inputs
-        self.env = make_env(inputs.templates_dir)
+        self.env = env or make_env(inputs.templates_dir)  # the preview keeps one (compiled templates cached)
         structure = load_yaml(inputs.templates_dir / "pages.yaml")
         self.pages = [dict(page, number=i) for i, page in enumerate(structure["pages"], start=1)]
         self.variables = json.loads(inputs.variables_json.read_text(encoding="utf-8"))
@@ -198,8 +215,10 @@ class Report:
             for lang in langs[1:]:
                 check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
 
-    def html(self, lang: str) -> str:
-        return build_html(self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data)
+    def html(self, lang: str, html_dir: Path) -> str:
+        return build_html(
+            self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data, html_dir
+        )
 
     def document(self, html: str, out_dir: Path):
         import weasyprint
@@ -213,7 +232,8 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:
     """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf."""
     out_dir = Path(out_dir)
     report = Report(inputs, [lang])
-    html = report.html(lang)
+    html = report.html(lang, out_dir)
+    copy_stylesheets(inputs.templates_dir, out_dir)
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
     document = report.document(html, out_dir)
     for problem in overflowing_pages(document, report.pages):
@@ -229,7 +249,8 @@ def render_bilingual(inputs: Inputs, out_path: str | Path) -> Path:
     out_path = Path(out_path)
     langs = inputs.config["languages"]
     report = Report(inputs, langs)
-    documents = [report.document(report.html(lang), out_path.parent) for lang in langs]
+    copy_stylesheets(inputs.templates_dir, out_path.parent)
+    documents = [report.document(report.html(lang, out_path.parent), out_path.parent) for lang in langs]
     combined = documents[0].copy([page for doc in documents for page in doc.pages])
     buf = io.BytesIO()
     combined.write_pdf(buf, **PDF_OPTIONS)
