@@ -1,0 +1,116 @@
+"""Every chart of the deck, drawn from the real cleaned data in both languages: no two visible texts may
+overlap and no text may leave its figure. The texts checked are those matplotlib actually draws (recorded
+while the canvas draws), with their extents from the renderer, so tick labels outside the view, hidden
+legends and empty strings do not count."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
+
+from conftest import ROOT, draw_rendered, figure_kit
+from critmet.io import load_yaml
+
+REGISTRY = load_yaml(ROOT / "workflow" / "registry.yaml")["figures"]
+FAMILIES = [(spec.get("module", family), tuple(spec["figures"])) for family, spec in REGISTRY.items()]
+LANGS = ["ja", "en"]
+TOLERANCE_PX = 0.5  # extents at 100 dpi; touching edges are not an overlap
+
+# Collisions left to the engineers who own these charts (each entry: figure, language, the two texts).
+ALLOWED: set[tuple[str, str, str, str]] = set()
+
+
+def drawn_texts(fig) -> list[tuple[Text, object]]:
+    """(text, window extent) of every non-empty text drawn when the figure is rendered."""
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    seen: list[Text] = []
+    original = Text.draw
+
+    def record(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            seen.append(self)
+        return original(self, renderer)
+
+    Text.draw = record
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = original
+    renderer = fig.canvas.get_renderer()
+    out, ids = [], set()
+    for t in seen:
+        if id(t) in ids:
+            continue
+        ids.add(id(t))
+        box = t.get_window_extent(renderer)
+        if box.width > 0 and box.height > 0:
+            out.append((t, box))
+    return out
+
+
+def _overlap(a, b) -> bool:
+    tol = TOLERANCE_PX
+    return a.x0 < b.x1 - tol and b.x0 < a.x1 - tol and a.y0 < b.y1 - tol and b.y0 < a.y1 - tol
+
+
+def _label(t: Text) -> str:
+    return " ".join(t.get_text().split())
+
+
+def layout_problems(name: str, lang: str, fig) -> list[str]:
+    texts = drawn_texts(fig)
+    problems = []
+    fb = fig.bbox
+    for t, b in texts:
+        if (
+            b.x0 < fb.x0 - TOLERANCE_PX
+            or b.x1 > fb.x1 + TOLERANCE_PX
+            or b.y0 < fb.y0 - TOLERANCE_PX
+            or b.y1 > fb.y1 + TOLERANCE_PX
+        ):
+            where = f"{b.x0:.0f}..{b.x1:.0f} x {b.y0:.0f}..{b.y1:.0f} in {fb.x1:.0f} x {fb.y1:.0f}"
+            problems.append(f"{name} ({lang}): {_label(t)!r} leaves the figure ({where})")
+    for (ta, ba), (tb, bb) in itertools.combinations(texts, 2):
+        if _overlap(ba, bb):
+            key = (name, lang, *sorted((_label(ta), _label(tb))))
+            if key not in ALLOWED:
+                problems.append(f"{name} ({lang}): {_label(ta)!r} overlaps {_label(tb)!r}")
+    return problems
+
+
+@pytest.fixture(scope="module", params=LANGS)
+def lang(request):
+    return request.param
+
+
+@pytest.mark.parametrize(("module", "figures"), FAMILIES, ids=[f for f, _ in REGISTRY.items()])
+def test_no_text_overlaps_or_leaves_its_figure(cleaned: Path, module, figures, lang):
+    import importlib
+
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw_rendered(importlib.import_module(f"critmet.figures.{module}"), data, style, list(figures))
+    problems = []
+    with style.context():
+        for name, item in drawn.items():
+            problems += layout_problems(name, lang, item.fig)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_check_finds_a_collision_and_a_clipped_text():
+    """The check itself: two texts on one spot, and a text past the right edge, are both reported."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    fig.text(0.5, 0.5, "label one")
+    fig.text(0.52, 0.5, "label two")
+    fig.text(0.97, 0.1, "clipped text")
+    fig.text(0.1, 0.9, "")  # empty: ignored
+    problems = layout_problems("probe", "en", fig)
+    assert any("overlaps" in p and "label one" in p and "label two" in p for p in problems)
+    assert any("'clipped text' leaves the figure" in p for p in problems)
+    assert len(problems) == 2
