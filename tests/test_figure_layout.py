@@ -114,3 +114,40 @@ def test_the_check_finds_a_collision_and_a_clipped_text():
     assert any("overlaps" in p and "label one" in p and "label two" in p for p in problems)
     assert any("'clipped text' leaves the figure" in p for p in problems)
     assert len(problems) == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_radars_carry_their_title_and_the_recycling_note_from_the_data(cleaned: Path, lang, tmp_path):
+    """pp.32-33: each radar names its mineral and says what its recycling axis means for Japan, from the
+    recycling rates (Japan's own rate where known, else the regions it is compared with)."""
+    import shutil
+
+    import pandas as pd
+
+    from critmet.figures import plot_risk_profiles
+
+    data, style = figure_kit(cleaned, lang)
+    rates = pd.read_csv(cleaned / "recycling_rates.csv")
+    drawn = draw_rendered(plot_risk_profiles, data, style, ["ga_risk_radar", "mg_risk_radar"])
+    for name, mineral in (("ga_risk_radar", "Ga"), ("mg_risk_radar", "Mg")):
+        fig = drawn[name].fig
+        texts = {t.get_gid(): t.get_text() for t in fig.texts if t.get_gid()}
+        assert texts["radar_title"] == style.label("risk.radar_title_of", mineral=style.name(mineral))
+        note = (
+            "".join(texts["radar_annotation"].split()) if lang == "ja" else " ".join(texts["radar_annotation"].split())
+        )
+        assert drawn[name].values["annotation"].replace(" ", "") == note.replace(" ", "")
+        own = rates[(rates["mineral"] == mineral)].set_index("region")["rate_pct"]
+        if pd.notna(own.get("JP")):
+            assert f"{own['JP']:.0f}%" in note
+        else:
+            for region, rate in own.drop(index="JP").dropna().items():
+                assert style.name(region) in note and f"{rate:.0f}%" in note
+    # the note follows the data
+    edited = tmp_path / "edited"
+    shutil.copytree(cleaned, edited)
+    rates.loc[(rates["mineral"] == "Ga") & (rates["region"] == "JP"), "rate_pct"] = 38
+    rates.to_csv(edited / "recycling_rates.csv", index=False)
+    data, style = figure_kit(edited, lang)
+    again = draw_rendered(plot_risk_profiles, data, style, ["ga_risk_radar"])["ga_risk_radar"]
+    assert "38%" in again.values["annotation"] and "41%" not in again.values["annotation"]
