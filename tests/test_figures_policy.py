@@ -429,3 +429,42 @@ def test_bad_date_raises(cleaned, tmp_path):
     style = _style("ja")
     with style.context(), pytest.raises(ValueError, match="neither YYYY nor YYYY-MM"):
         plot_policy_timelines.draw(_data(data_dir), style, ["policy_timeline_eu"])
+
+
+# ------------------------------------------------------------------------------------------ GaN cross-sections
+@pytest.mark.parametrize("lang", LANGS)
+def test_gan_cross_sections_show_where_the_current_flows(cleaned, lang):
+    """p.29's image row: lateral GaN has every electrode on top and a sideways current in its channel;
+    vertical GaN has its drain on the back and a downward current; each panel states the device's
+    practical-use status and gallium content as the table gives them."""
+    style = _style(lang)
+    with style.context():
+        drawn = plot_gan_map.draw(_data(cleaned), style, ["gan_cross_sections"])["gan_cross_sections"]
+        _render(drawn.fig)
+    fig = drawn.fig
+    frame = pd.read_csv(cleaned / "gan_application_map.csv")
+    rows = frame[frame["kind"] == "region"].set_index("device_class")
+    electrodes = _by_gid(fig, "electrode:", Rectangle)
+    currents = _by_gid(fig, "current:")
+    for device in ("DC_GAN_LATERAL", "DC_GAN_VERTICAL"):
+        layers = {k.split(":")[1]: r for k, r in _by_gid(fig, "layer:", Rectangle).items() if k.startswith(device)}
+        ys = [r.get_y() for r in layers.values()]
+        assert ys == sorted(ys) and len(ys) >= 3  # stacked bottom to top
+        top = max(r.get_y() + r.get_height() for r in layers.values())
+        mine = {k[len(device) + 1 :]: r for k, r in electrodes.items() if k.startswith(device)}
+        (x0, y0), (x1, y1) = currents[device]._posA_posB
+        status = _by_gid(fig, "cross_status:", Text)[device].get_text()
+        assert style.label(f"policy_gan.practical_use.{rows.loc[device, 'practical_use']}") in status
+        assert style.label(f"policy_gan.ga_amount.{rows.loc[device, 'ga_amount']}") in status
+        assert _by_gid(fig, "cross_title:", Text)[device].get_text() == _code_name(device, lang)
+        if device == "DC_GAN_LATERAL":
+            assert all(k.endswith(":top") for k in mine) and {k.split(":")[0] for k in mine} == {
+                "source",
+                "gate",
+                "drain",
+            }
+            assert y0 == pytest.approx(y1) and x1 > x0  # sideways, source to drain
+        else:
+            assert "drain:bottom" in mine and mine["drain:bottom"].get_y() < 0 < top
+            assert x0 == pytest.approx(x1) and y1 < y0  # downwards to the back contact
+    assert drawn.sources == ["gan_application_map"]
