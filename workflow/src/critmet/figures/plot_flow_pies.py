@@ -107,6 +107,8 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
             loc="upper center",
             bbox_to_anchor=(0.5, 0.3),
             ncol=ncol,
+            labelspacing=0.5 if ncol > 1 else 0.25,  # one column: rows closer, above the concentration line
+            borderpad=0.3,
             frameon=False,
             fontsize=small - 0.5,
             handlelength=0.9,

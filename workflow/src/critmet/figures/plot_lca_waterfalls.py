@@ -129,7 +129,7 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     ax.set_xticks(range(n + 2))
     ax.set_xticklabels(names, fontsize=small - 0.8)
     name_lines = max(n.count("\n") + 1 for n in names)  # the badges start below the deepest step name
-    badge_drop = 3.5 + name_lines * (small - 0.8) * 1.25 + 3  # points: tick pad, names, gap
+    badge_drop = 3.5 + name_lines * (small - 0.8) * 1.4 + 3  # points: tick pad, names, gap
     for i, row in enumerate(rows):  # the reduction levers under each step
         if row["levers"]:
             tag = "\n".join(style.wrap(style.label(f"lca.levers.{lv}"), width + 2) for lv in row["levers"])

@@ -99,7 +99,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     # primary totals in a row of their own under the bars (inside a bar they read as China's value)
     primary = series["primary"].to_numpy()
     row_size = style.config["font"]["small_size"] - 1.2
-    row_drop = style.config["font"]["small_size"] * 0.6 + 1  # points: below the y axis's '0'
+    row_drop = style.config["font"]["small_size"] * 0.75 + 1.5  # points: below the y axis's '0'
     for x, p in zip(xs, primary, strict=True):
         ax.annotate(
             num(p),
