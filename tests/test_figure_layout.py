@@ -152,3 +152,32 @@ def test_radars_carry_their_title_and_the_recycling_note_from_the_data(cleaned: 
     data, style = figure_kit(edited, lang)
     again = draw_rendered(plot_risk_profiles, data, style, ["ga_risk_radar"])["ga_risk_radar"]
     assert "38%" in again.values["annotation"] and "41%" not in again.values["annotation"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_supply_totals_are_not_printed_inside_a_country_segment(cleaned: Path, lang):
+    """pp.26-27: a number inside the stack reads as that segment's country's value, so the primary totals
+    stand in a row under the bars, and every value printed in the plot lies outside every bar."""
+    import re
+
+    import pandas as pd
+    from matplotlib.patches import Rectangle
+
+    from critmet.figures import plot_supply_bars
+
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw_rendered(plot_supply_bars, data, style, ["ga_supply_bars", "mg_supply_bars"])
+    for name, table in (("ga_supply_bars", "ga_supply_series"), ("mg_supply_bars", "mg_supply_series")):
+        fig = drawn[name].fig
+        ax = fig.axes[0]
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        bars = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0]
+        numbers = [t for t in ax.texts if re.fullmatch(r"[\d,.]+", t.get_text().strip())]
+        for t in numbers:
+            box = t.get_window_extent(renderer)
+            cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+            assert not any(b.x0 < cx < b.x1 and b.y0 < cy < b.y1 for b in bars), f"{name}: {t.get_text()} sits in a bar"
+        primary = pd.read_csv(cleaned / f"{table}.csv")["primary"]
+        row = [t.get_text() for t in numbers if t.get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0]
+        assert row == [f"{v:,.0f}" for v in primary]  # the totals, year by year, under the axis
