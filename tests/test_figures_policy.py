@@ -161,7 +161,7 @@ def test_timeline_labels_are_the_event_names_and_never_overlap(policy, name):
         for other, b in boxes.items():
             if other != k:
                 assert not (b.x0 < px < b.x1 and b.y0 < py < b.y1), f"marker {k} lies under the label of {other}"
-    # annotations and update arrows are not drawn as text
+    # annotations are left to the page text
     hidden = events[(events["jurisdiction"] == TIMELINES[name]) & events["kind"].isin(["annotation"])]
     texts = {t.get_text() for t in fig.findobj(Text)}
     for label in hidden[f"event_{style.lang}"]:
@@ -202,13 +202,65 @@ def test_timeline_year_ticks_and_footnote(policy, name):
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(y) for y in range(2010, 2024)]
     assert list(ax.get_xticks()) == pytest.approx([y + 0.5 for y in range(2010, 2024)])
     markers = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "update_marker")]
-    footnote = _by_gid(drawn[name].fig, "footnote", Text)[""].get_text()
     assert len(markers) > 0
     for label, count in markers[f"event_{style.lang}"].value_counts().items():  # e.g. 「更新」矢印4件
-        assert style.label("policy_timeline.markers", marker=label, count=count) in footnote
-    assert drawn[name].values["update_markers_not_drawn"] == markers["event_id"].tolist()
+        assert style.label("policy_timeline.markers", marker=label, count=count) in drawn[name].alt
+    footnote = _by_gid(drawn[name].fig, "footnote", Text)[""].get_text()
+    from_before = style.label("policy_timeline.arrow_from_before", start=2010)
+    assert (from_before in footnote) == markers["from_event"].isna().any()
     n = ((events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "event")).sum()
     assert str(n) in drawn[name].alt
+
+
+@pytest.mark.parametrize("name", list(TIMELINES))
+def test_update_arrows_join_the_events_the_data_name(policy, name):
+    """One arrow per (marker, target event): tail at the source event's marker (or the left edge when the
+    revised plan predates the axis), head at the target's marker, in the band of the marker's lane, labelled
+    with the marker's text, and no arrow label on top of an event label."""
+    style, drawn, events, _ = policy
+    fig = drawn[name].fig
+    ax = fig.axes[0]
+    markers = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "update_marker")]
+    event_markers = _by_gid(fig, "event:")
+    arrows = _by_gid(fig, "update:", Annotation)
+    labels = _by_gid(fig, "update_label:", Text)
+    bands = _by_gid(fig, "lane_band:")
+    expected = set()
+    for _, row in markers.iterrows():
+        assert isinstance(row["to_event"], str) and row["to_event"]
+        for target in row["to_event"].split("|"):
+            key = f"{row['event_id']}:{target}"
+            expected.add(key)
+            arrow = arrows[key]
+            (x0, y0), (x1, y1) = arrow.xyann, arrow.xy
+            assert y0 == pytest.approx(y1)
+            assert x1 == pytest.approx(event_markers[target].get_xdata()[0])
+            if isinstance(row["from_event"], str):
+                assert x0 == pytest.approx(event_markers[row["from_event"]].get_xdata()[0])
+                assert x0 < x1
+            else:  # from a plan before the axis: enters at the left edge
+                assert x0 == pytest.approx(ax.get_xlim()[0], abs=0.1)
+            band = bands[row["lane"]].get_window_extent()
+            _, py = ax.transData.transform((x0, y0))
+            assert band.y0 <= py <= band.y1, f"arrow {key} outside the band of {row['lane']}"
+            assert labels[key].get_text() == row[f"event_{style.lang}"]
+    assert set(arrows) == expected == set(labels)
+    assert len(drawn[name].values["update_arrows"]) == len(expected)
+    event_boxes = [_box(t, fig) for t in _by_gid(fig, "label:", Text).values()]
+    for key, text in labels.items():
+        box = _box(text, fig)
+        assert not any(_overlaps(box, b) for b in event_boxes), f"arrow label {key} lies on an event label"
+
+
+def test_update_arrow_naming_an_unknown_event_raises(cleaned, tmp_path):
+    data_dir = tmp_path / "bad_arrow"
+    shutil.copytree(cleaned, data_dir)
+    events = pd.read_csv(data_dir / "policy_events.csv")
+    events.loc[events["event_id"] == "EU15", "to_event"] = "EU99"
+    events.to_csv(data_dir / "policy_events.csv", index=False)
+    style = _style("en")
+    with style.context(), pytest.raises(ValueError, match=r"row EU15, column 'to_event': 'EU99' is not an event"):
+        plot_policy_timelines.draw(_data(data_dir), style, ["policy_timeline_eu"])
 
 
 def test_china_undated_plan_is_in_the_preparation_column(policy):
@@ -377,3 +429,42 @@ def test_bad_date_raises(cleaned, tmp_path):
     style = _style("ja")
     with style.context(), pytest.raises(ValueError, match="neither YYYY nor YYYY-MM"):
         plot_policy_timelines.draw(_data(data_dir), style, ["policy_timeline_eu"])
+
+
+# ------------------------------------------------------------------------------------------ GaN cross-sections
+@pytest.mark.parametrize("lang", LANGS)
+def test_gan_cross_sections_show_where_the_current_flows(cleaned, lang):
+    """p.29's image row: lateral GaN has every electrode on top and a sideways current in its channel;
+    vertical GaN has its drain on the back and a downward current; each panel states the device's
+    practical-use status and gallium content as the table gives them."""
+    style = _style(lang)
+    with style.context():
+        drawn = plot_gan_map.draw(_data(cleaned), style, ["gan_cross_sections"])["gan_cross_sections"]
+        _render(drawn.fig)
+    fig = drawn.fig
+    frame = pd.read_csv(cleaned / "gan_application_map.csv")
+    rows = frame[frame["kind"] == "region"].set_index("device_class")
+    electrodes = _by_gid(fig, "electrode:", Rectangle)
+    currents = _by_gid(fig, "current:")
+    for device in ("DC_GAN_LATERAL", "DC_GAN_VERTICAL"):
+        layers = {k.split(":")[1]: r for k, r in _by_gid(fig, "layer:", Rectangle).items() if k.startswith(device)}
+        ys = [r.get_y() for r in layers.values()]
+        assert ys == sorted(ys) and len(ys) >= 3  # stacked bottom to top
+        top = max(r.get_y() + r.get_height() for r in layers.values())
+        mine = {k[len(device) + 1 :]: r for k, r in electrodes.items() if k.startswith(device)}
+        (x0, y0), (x1, y1) = currents[device]._posA_posB
+        status = _by_gid(fig, "cross_status:", Text)[device].get_text()
+        assert style.label(f"policy_gan.practical_use.{rows.loc[device, 'practical_use']}") in status
+        assert style.label(f"policy_gan.ga_amount.{rows.loc[device, 'ga_amount']}") in status
+        assert _by_gid(fig, "cross_title:", Text)[device].get_text() == _code_name(device, lang)
+        if device == "DC_GAN_LATERAL":
+            assert all(k.endswith(":top") for k in mine) and {k.split(":")[0] for k in mine} == {
+                "source",
+                "gate",
+                "drain",
+            }
+            assert y0 == pytest.approx(y1) and x1 > x0  # sideways, source to drain
+        else:
+            assert "drain:bottom" in mine and mine["drain:bottom"].get_y() < 0 < top
+            assert x0 == pytest.approx(x1) and y1 < y0  # downwards to the back contact
+    assert drawn.sources == ["gan_application_map"]

@@ -232,7 +232,7 @@ def test_every_figure_exists_in_both_languages(built):
 
     registry = yaml.safe_load((built / "workflow" / "registry.yaml").read_text())
     figures = [f for family in registry["figures"].values() for f in family["figures"]]
-    assert len(figures) == 34
+    assert len(figures) == 35
     for name in figures:
         for lang in ("ja", "en"):
             for ext in ("svg", "png"):
@@ -246,7 +246,7 @@ def test_provenance_report_lists_every_figure_with_its_captions(built):
     out = run_snakemake(built, "--report", "results/report/provenance.html")
     assert "Report created" in out.stdout + out.stderr
     html = (built / "results" / "report" / "provenance.html").read_text(encoding="utf-8")
-    assert html.count('"rule": "plot_') >= 68  # 34 figures x 2 languages
+    assert html.count('"rule": "plot_') >= 70  # 35 figures x 2 languages
     assert "critmet.figures.plot_supply_bars" in html and "Alt text: Refined Gallium supply" in html
     assert "382 t in 2020" in html
     caption = (built / "results" / "figures" / "meta" / "ga_supply_bars.rst").read_text(encoding="utf-8")

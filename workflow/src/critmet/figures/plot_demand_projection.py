@@ -89,9 +89,10 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
             arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["accent"], "lw": 1.1},
             zorder=4,
         )
+        span_top = max(series.loc[y, "total"] for y in years if start <= y <= end)  # the value labels below
         ax.text(
             (pos[start] + pos[end]) / 2,
-            (y0 + y1) / 2 + lift + top * 0.03,
+            max((y0 + y1) / 2 + lift + top * 0.03, span_top + top * 0.07),
             style.label("demand.cagr", start=start, end=end, rate=num(rate, 1)),
             ha="center",
             va="bottom",
@@ -149,7 +150,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     pos = {y: i for i, y in enumerate(years)}
     xs = np.arange(len(years))
     fig = Figure(figsize=style.size("share_strip"))
-    ax = fig.add_axes((0.07, 0.3, 0.91, 0.57))
+    ax = fig.add_axes((0.095, 0.3, 0.885, 0.57))
     small = style.config["font"]["small_size"]
     totals = series.loc[years, "total"]
     layers = []

@@ -51,6 +51,7 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         wedges[i].set_edgecolor(style.config["colors"]["muted"])
     small = style.config["font"]["small_size"]
     legend_items = []
+    outside_labels = []
     for i, (wedge, size, label) in enumerate(zip(wedges, sizes, labels, strict=True)):
         if size >= LABEL_ON_WEDGE and i not in hatched:
             angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
@@ -65,13 +66,15 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
                 color="white",
                 fontweight="bold",
             )
-            ax.text(
-                1.13 * x,
-                1.13 * y,
-                label,
-                ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
-                va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"),
-                fontsize=small,
+            outside_labels.append(
+                ax.text(
+                    1.13 * x,
+                    1.13 * y,
+                    label,
+                    ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
+                    va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"),
+                    fontsize=small,
+                )
             )
         else:
             legend_items.append(
@@ -97,12 +100,15 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
     ax.set_ylim(-1.32, 1.32)
     ax.set_aspect("equal")
     ax.axis("off")
-    if legend_items:
-        fig.legend(
+    _keep_inside(fig, outside_labels)
+    for ncol in (2, 1) if legend_items else ():  # two columns if they fit the figure's width, else one
+        legend = fig.legend(
             handles=legend_items,
             loc="upper center",
             bbox_to_anchor=(0.5, 0.3),
-            ncol=2,
+            ncol=ncol,
+            labelspacing=0.5 if ncol > 1 else 0.25,  # one column: rows closer, above the concentration line
+            borderpad=0.3,
             frameon=False,
             fontsize=small - 0.5,
             handlelength=0.9,
@@ -110,7 +116,28 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
             columnspacing=0.8,
             handletextpad=0.4,
         )
+        if legend.get_window_extent(fig.canvas.get_renderer()).width <= fig.bbox.width - 4:
+            break
+        legend.remove()
     return fig
+
+
+def _keep_inside(fig: Figure, texts) -> None:
+    """Shift a slice's name sideways until it lies inside the figure (a name beside a wide slice near
+    the left or right edge would otherwise be cut)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    margin = 2.0  # pixels
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        shift = max(0.0, margin - box.x0) - max(0.0, box.x1 - (fig.bbox.width - margin))
+        if shift:
+            x, y = text.get_position()
+            to_data = text.axes.transData.inverted()
+            x0, _ = to_data.transform((0, 0))
+            x1, _ = to_data.transform((shift, 0))
+            text.set_x(x + (x1 - x0))
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:

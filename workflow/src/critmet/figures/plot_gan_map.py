@@ -303,9 +303,167 @@ def draw_map(frame, axis: dict, style: Style) -> tuple[Figure, dict]:
     return fig, info
 
 
+# ------------------------------------------------------------------------------ cross-sections
+CROSS = "gan_cross_sections"
+# A schematic, not to scale: layers bottom to top as (label key, height, colour key); electrodes as
+# (letter key, x0, x1, on top?). Units are those of a 10 x 10 drawing box per device.
+CROSS_LAYERS = {
+    "DC_GAN_LATERAL": [
+        ("si_substrate", 3.2, "#b8bec6"),
+        ("buffer", 1.2, "#dde3ea"),
+        ("gan_channel", 1.6, "#9cc3e6"),
+        ("algan_barrier", 0.6, "#cfe2f3"),
+    ],
+    "DC_GAN_VERTICAL": [("gan_substrate", 2.6, "#6fa8dc"), ("gan_drift", 2.8, "#9cc3e6"), ("p_gan", 1.0, "#cfe2f3")],
+}
+CROSS_ELECTRODES = {
+    "DC_GAN_LATERAL": [("source", 0.4, 2.0, True), ("gate", 4.2, 5.4, True), ("drain", 7.6, 9.2, True)],
+    "DC_GAN_VERTICAL": [
+        ("source", 0.4, 2.6, True),
+        ("gate", 3.9, 5.7, True),
+        ("source", 7.0, 9.2, True),
+        ("drain", 0.0, 9.6, False),
+    ],
+}
+
+
+def draw_cross_sections(frame, style: Style) -> tuple[Figure, dict]:
+    """Lateral GaN (GaN on Si) and vertical GaN (GaN on GaN) side by side, as schematic cross-sections:
+    layers, electrodes (source, gate, drain) and the path of the current, with each device's practical-use
+    status and gallium content from the table."""
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    colors = style.config["colors"]
+    small = style.config["font"]["small_size"]
+    fig = Figure(figsize=style.size("cross"))
+    rows = frame[frame["kind"] == "region"].set_index("device_class")
+    info: dict[str, dict] = {}
+    electrode_color = "#e8a33d"
+    for k, device in enumerate(CROSS_LAYERS):
+        ax = fig.add_axes((0.01 + k * 0.5, 0.13, 0.48, 0.66))
+        ax.set_xlim(-0.2, 13.4)
+        ax.set_ylim(-1.2, 8.6)
+        ax.axis("off")
+        row = rows.loc[device]
+        status = style.label(
+            "policy_gan.region_status",
+            name=style.name(device),
+            status=style.label(f"policy_gan.practical_use.{row['practical_use']}"),
+            amount=style.label(f"policy_gan.ga_amount.{row['ga_amount']}"),
+        ).split("\n")
+        fig.text(
+            0.02 + k * 0.5,
+            0.975,
+            status[0],
+            ha="left",
+            va="top",
+            fontsize=small + 1,
+            fontweight="bold",
+            color=colors["ink"],
+            gid=f"cross_title:{device}",
+        )
+        fig.text(
+            0.02 + k * 0.5,
+            0.975 - (small + 4) / 72 / fig.get_size_inches()[1],
+            status[1],
+            ha="left",
+            va="top",
+            fontsize=small,
+            color=colors["accent"],
+            gid=f"cross_status:{device}",
+        )
+        y = 0.0
+        layers = []
+        for key, height, color in CROSS_LAYERS[device]:
+            ax.add_patch(
+                Rectangle((0, y), 9.6, height, facecolor=color, edgecolor="white", lw=0.8, gid=f"layer:{device}:{key}")
+            )
+            ax.text(
+                9.9,
+                y + height / 2,
+                style.label(f"policy_gan.cross.{key}"),
+                ha="left",
+                va="center",
+                fontsize=small - 0.8,
+                color=colors["ink"],
+                gid=f"layer_label:{device}:{key}",
+            )
+            layers.append(key)
+            y += height
+        top = y
+        electrodes = []
+        for key, x0, x1, on_top in CROSS_ELECTRODES[device]:
+            ey = top if on_top else -0.8
+            ax.add_patch(
+                Rectangle(
+                    (x0, ey),
+                    x1 - x0,
+                    0.8,
+                    facecolor=electrode_color,
+                    edgecolor="none",
+                    gid=f"electrode:{device}:{key}:{'top' if on_top else 'bottom'}",
+                )
+            )
+            ax.text(
+                (x0 + x1) / 2,
+                ey + 0.4,
+                style.label(f"policy_gan.cross.{key}_short"),
+                ha="center",
+                va="center",
+                fontsize=small - 0.8,
+                fontweight="bold",
+                color="white",
+            )
+            electrodes.append((key, "top" if on_top else "bottom"))
+        if device == "DC_GAN_LATERAL":  # the current flows sideways in the channel under the barrier
+            y_ch = top - 0.6 - 0.45
+            start, end = (1.2, y_ch), (8.4, y_ch)
+        else:  # the current flows down through the drift layer and the substrate to the back contact
+            start, end = (4.8, top - 1.3), (4.8, 0.3)
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>,head_length=4,head_width=2.2",
+                color=colors["CN"],
+                lw=1.3,
+                gid=f"current:{device}",
+            )
+        )
+        info[device] = {
+            "layers": layers,
+            "electrodes": electrodes,
+            "current": [start, end],
+            "practical_use": row["practical_use"],
+            "ga_amount": row["ga_amount"],
+        }
+    fig.text(
+        0.01,
+        0.01,
+        style.label("policy_gan.cross.note"),
+        ha="left",
+        va="bottom",
+        fontsize=small - 1,
+        color=colors["muted"],
+        gid="cross_note",
+    )
+    return fig, info
+
+
+def cross_sections(data: FigureData, style: Style) -> Drawn:
+    frame = data.table("gan_application_map")
+    fig, info = draw_cross_sections(frame, style)
+    title = style.label("policy_gan.cross.title")
+    alt = style.label("policy_gan.cross.alt", title=title)
+    return Drawn(fig, title, alt, ["gan_application_map"], values=info)
+
+
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
     out = {}
     for name in figures:
+        if name == CROSS:
+            out[name] = cross_sections(data, style)
+            continue
         if name != FIGURE:
             raise ValueError(f"plot_gan_map does not draw {name!r}")
         frame = data.table("gan_application_map")

@@ -93,14 +93,17 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     names = [style.wrap(style.name(r["step"]), width) for r in rows] + [style.label("lca.total")]
     ax.set_xticks(range(n + 1))
     ax.set_xticklabels(names, fontsize=small - 0.8)
-    for i, row in enumerate(rows):  # the reduction levers under each step, below the step names
+    name_lines = max(n.count("\n") + 1 for n in names)  # the badges start below the deepest step name
+    badge_drop = 3.5 + name_lines * (small - 0.8) * 1.4 + 3  # points: tick pad, names, gap
+    for i, row in enumerate(rows):  # the reduction levers under each step
         if row["levers"]:
             tag = "\n".join(style.wrap(style.label(f"lca.levers.{lv}"), width + 2) for lv in row["levers"])
-            ax.text(
-                i,
-                -0.42,
+            ax.annotate(
                 tag,
-                transform=ax.get_xaxis_transform(),
+                (i, 0),
+                xycoords=ax.get_xaxis_transform(),
+                xytext=(0, -badge_drop),
+                textcoords="offset points",
                 ha="center",
                 va="top",
                 fontsize=small - 1.6,

@@ -6,8 +6,10 @@ marker at its date (YYYY-MM -> year + (month - 1) / 12; a year-only date at mid-
 beside it. Boxes are packed greedily in tiers inside their lane, each marker on its own box's tier (no
 leader lines), so no two labels overlap; the label size is the largest at which every lane fits, shared by
 the timelines of one language. Undated events (策定中) sit in a column at the right end under an 'in
-preparation' header. Update arrows (kind = update_marker) are not drawn: which two events each arrow joins
-is not recorded in the data, so their count is given in the footnote. Annotations are left to the page text.
+preparation' header. Update arrows (kind = update_marker) run in a strip at the bottom of their lane, from
+the date of the event in from_event (or from the left edge when the revised plan predates the axis) to the
+date of each event in to_event, labelled with the marker's text (更新 / 反映); a dotted drop line ties each
+arrow end to its event's marker. Annotations are left to the page text.
 
 Funnel: the three input lists, then Step 1-3 and the final two minerals, as bars centred on one axis whose
 widths are the counts, with the step name on the left and the step's mineral symbols on the right.
@@ -163,6 +165,78 @@ class _Item:
     flipped: bool = False  # box to the left of the marker
 
 
+@dataclass
+class _Arrow:
+    marker_id: str
+    lane: str
+    text: str
+    src: _Item | None  # None: from a plan that predates the axis (the arrow enters from the left edge)
+    dst: _Item
+    tier: int = 0
+    x0: float = 0.0  # arrow tail and head (years)
+    x1: float = 0.0
+    label_x: float = 0.0
+    label_ha: str = "center"
+
+
+ARROW_LEFT = AXIS_START - 0.05  # where an arrow from a plan before the axis starts (years)
+
+
+def _arrows(rows, items: list[_Item], style: Style) -> list[_Arrow]:
+    """The update arrows of one jurisdiction, their ends checked against its events."""
+    by_id = {it.event_id: it for it in items}
+    out = []
+    for _, row in rows[rows["kind"] == "update_marker"].iterrows():
+        ends = {}
+        for column in ("from_event", "to_event"):
+            value = row.get(column)
+            ids = [] if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).split("|")
+            for event_id in ids:
+                if event_id.strip() not in by_id:
+                    raise ValueError(
+                        f"policy_events.csv, row {row['event_id']}, column '{column}': {event_id!r} is not an "
+                        f"event of {row['jurisdiction']}; expected the event_id of one of its dated or undated events"
+                    )
+            ends[column] = [by_id[i.strip()] for i in ids]
+        if not ends["to_event"] or len(ends["from_event"]) > 1:
+            raise ValueError(
+                f"policy_events.csv, row {row['event_id']}: an update arrow needs one to_event (or several joined "
+                f"by '|') and at most one from_event; got from {row.get('from_event')!r}, to {row.get('to_event')!r}"
+            )
+        src = ends["from_event"][0] if ends["from_event"] else None
+        for dst in ends["to_event"]:
+            out.append(_Arrow(row["event_id"], row["lane"], str(row[f"event_{style.lang}"]), src, dst))
+    return out
+
+
+def _pack_arrows(arrows: list[_Arrow], measure, years_per_in: float, right_limit: float) -> dict[str, int]:
+    """Tiers of arrows in each lane's strip: an arrow's label sits on the arrow when it fits, else beside
+    its head (or its tail near the right edge); arrows whose footprints overlap take different tiers.
+    Returns the number of tiers per lane."""
+    gap = GAP_IN * years_per_in
+    tiers: dict[str, list[list[tuple[float, float]]]] = {}
+    for a in sorted(arrows, key=lambda a: (a.lane, a.src.x if a.src else ARROW_LEFT, a.dst.x, a.marker_id)):
+        a.x0 = a.src.x if a.src else ARROW_LEFT
+        a.x1 = a.dst.x
+        w = measure(a.text)[0] * years_per_in
+        if a.x1 - a.x0 >= w + 2 * gap + 0.25 * years_per_in:
+            a.label_x, a.label_ha, lo, hi = (a.x0 + a.x1) / 2, "center", a.x0, a.x1
+        elif a.x1 + gap + w <= right_limit:
+            a.label_x, a.label_ha, lo, hi = a.x1 + gap, "left", a.x0, a.x1 + gap + w
+        else:
+            a.label_x, a.label_ha, lo, hi = a.x0 - gap, "right", a.x0 - gap - w, a.x1
+        lane = tiers.setdefault(a.lane, [])
+        for t, spans in enumerate(lane):
+            if all(hi + gap <= s0 or s1 + gap <= lo for s0, s1 in spans):
+                spans.append((lo, hi))
+                a.tier = t
+                break
+        else:
+            lane.append([(lo, hi)])
+            a.tier = len(lane) - 1
+    return {lane: len(spans) for lane, spans in tiers.items()}
+
+
 def _measure(fig: Figure, renderer, text: str, size: float) -> tuple[float, float]:
     """Width and height in inches of `text` in a box with BOX_PAD padding."""
     artist = fig.text(0, 0, text, fontsize=size, linespacing=LINESPACING)
@@ -234,7 +308,7 @@ def _pack(
     return max((p.y + p.h for p in placed), default=0.0)
 
 
-def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes):
+def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=()):
     """The largest label font at which every lane fits, each lane packed by whichever wrapping strategy
     packs it lowest. Returns (font size, lane heights, extra years for the undated column, lane names), or
     None if the lanes do not fit at any size."""
@@ -256,14 +330,26 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes):
 
         col_in = extra = 0.0
         if undated:  # the 'in preparation' column: one wrap width for its boxes
+            header_in = _measure(fig, renderer, style.label("policy_timeline.undated"), lane_size)[0]
             col_in = min(
                 UNDATED_MAX_IN,
-                max(measure(it.raw, 0, True)[1][0] for it in undated) + MARKER_PT / 72.0 + 3 * GAP_IN,
+                max(
+                    max(measure(it.raw, 0, True)[1][0] for it in undated) + MARKER_PT / 72.0 + 3 * GAP_IN,
+                    header_in + 2 * GAP_IN,  # the column's header fits above it
+                ),
             )
             extra = col_in * dated_span / (ax_w_in - col_in)
         years_per_in = (dated_span + extra) / ax_w_in
         for it in undated:
             it.x = AXIS_END + 1 + (MARKER_PT / 144.0 + GAP_IN) * years_per_in
+        arrow_size = arrow_font(size)
+        arrow_h = _measure(fig, renderer, "Ag更新", arrow_size)[1]
+        arrow_tiers = _pack_arrows(
+            list(arrows),
+            lambda t, s=arrow_size: _measure(fig, renderer, t, s),
+            years_per_in,
+            AXIS_END + 1 + extra,
+        )
         heights = {}
         strategies = [([w], 0.0) for w in widths] + [(list(widths), c) for c in (0.0, 0.05, 0.15, 0.3)]
         for code in lanes:
@@ -288,10 +374,17 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes):
             height, state = best
             for it, st in zip(lane_items, state, strict=True):
                 it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped = st
-            heights[code] = max(height, lane_min[code]) + 2 * LANE_PAD_IN
+            strip = arrow_tiers.get(code, 0) * (arrow_h + GAP_IN)
+            heights[code] = max(height + strip, lane_min[code]) + 2 * LANE_PAD_IN
         if sum(heights.values()) <= avail_h:
-            return size, heights, extra, lane_texts
+            strips = {code: arrow_tiers.get(code, 0) * (arrow_h + GAP_IN) for code in lanes}
+            return size, heights, extra, lane_texts, strips, arrow_h
     return None
+
+
+def arrow_font(size: float) -> float:
+    """The size of an update arrow's label: a little smaller than the event labels."""
+    return size - 0.5
 
 
 def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> tuple[Figure, dict]:
@@ -321,6 +414,11 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
             )
         )
 
+    arrows = _arrows(rows, items, style)
+    unknown = sorted({a.lane for a in arrows} - set(lanes))
+    if unknown:
+        raise ValueError(f"policy_events: update arrows in lanes {unknown}, which hold no event of {jurisdiction}")
+
     fig_w, fig_h = style.size("full")
     fig = Figure(figsize=(fig_w, fig_h))
     renderer = FigureCanvasAgg(fig).get_renderer()
@@ -328,10 +426,10 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     bottom_in, top_in = 0.42, (0.2 if has_undated else 0.06)
     ax_w_in = fig_w - LABEL_COL_IN - 0.08
     avail_h = fig_h - bottom_in - top_in
-    fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes)
+    fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows)
     if fitted is None:
         raise ValueError(f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {fig_h} in")
-    size, heights, extra, lane_texts = fitted
+    size, heights, extra, lane_texts, strips, arrow_h = fitted
 
     ax = fig.add_axes((LABEL_COL_IN / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
     x_left, x_dated_end = AXIS_START - 0.1, AXIS_END + 1
@@ -384,11 +482,14 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
 
     years_per_in = (x_dated_end + extra - x_left) / ax_w_in
     gap_years = (MARKER_PT / 144.0 + GAP_IN) * years_per_in
+    marker_y = {}
     for it in items:
         bottom, top = lane_bounds[it.lane]
+        bottom += strips[it.lane]  # the arrow strip at the lane's bottom
         used = max(o.y + o.h for o in items if o.lane == it.lane)
         y_box = bottom + (top - bottom - used) / 2 + it.y  # the lane's stack of boxes, centred in the lane
         y_mid = y_box + it.h / 2
+        marker_y[it.event_id] = y_mid
         ax.plot(
             [it.x],
             [y_mid],
@@ -422,6 +523,8 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
             },
         )
 
+    _draw_arrows(ax, arrows, lane_bounds, marker_y, arrow_h, arrow_font(size), jur_color, colors)
+
     if has_undated:
         ax.axvline(x_dated_end, color=colors["muted"], lw=0.8, ls=(0, (3, 2)), zorder=1)
         ax.text(
@@ -446,8 +549,8 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     marker_items = style.label("list_sep").join(
         style.label("policy_timeline.markers", marker=m, count=c) for m, c in marker_counts.items()
     )
-    if marker_counts:
-        notes.append(style.label("policy_timeline.markers_note", items=marker_items))
+    if any(a.src is None for a in arrows):
+        notes.append(style.label("policy_timeline.arrow_from_before", start=AXIS_START))
     sep = "。" if style.lang == "ja" else ". "
     fig.text(
         0.06 / fig_w,
@@ -463,6 +566,7 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     info = {
         "lanes": lanes,
         "items": items,
+        "arrows": arrows,
         "size": size,
         "marker_counts": marker_counts,
         "marker_items": marker_items,
@@ -505,12 +609,68 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
             for it in dated
         },
         "undated": {it.event_id: it.lane for it in undated},
-        "update_markers_not_drawn": events[
-            (events["jurisdiction"] == jurisdiction) & (events["kind"] == "update_marker")
-        ]["event_id"].tolist(),
+        "update_arrows": [
+            {
+                "marker": a.marker_id,
+                "lane": a.lane,
+                "from": a.src.event_id if a.src else None,
+                "to": a.dst.event_id,
+                "x0": round(a.x0, 4),
+                "x1": round(a.x1, 4),
+            }
+            for a in info["arrows"]
+        ],
         "label_font_size": info["size"],
     }
     return Drawn(fig, title, alt, ["policy_events"], values=values)
+
+
+def _draw_arrows(ax, arrows, lane_bounds, marker_y, arrow_h, size, color, colors) -> None:
+    """Each update arrow in its lane's strip, labelled, with dotted drop lines up to the markers it joins."""
+    for a in arrows:
+        bottom, _ = lane_bounds[a.lane]
+        y = bottom + LANE_PAD_IN + a.tier * (arrow_h + GAP_IN) + arrow_h / 2
+        gid = f"{a.marker_id}:{a.dst.event_id}"
+        ax.annotate(
+            "",
+            xy=(a.x1, y),
+            xytext=(a.x0, y),
+            arrowprops={
+                "arrowstyle": "-|>,head_length=0.35,head_width=0.18",
+                "color": color,
+                "lw": 0.9,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "linestyle": "-" if a.src is not None else (0, (2, 1.5)),
+            },
+            zorder=2.5,
+            gid=f"update:{gid}",
+        )
+        for end in (a.src, a.dst):
+            if end is not None:
+                ax.plot(
+                    [end.x, end.x],
+                    [y, marker_y[end.event_id]],
+                    color=colors["muted"],
+                    lw=0.5,
+                    ls=(0, (1, 1.5)),
+                    zorder=2,
+                )
+        ax.text(
+            a.label_x,
+            y,
+            a.text,
+            ha=a.label_ha,
+            va="center",
+            fontsize=size,
+            color=color,
+            fontweight="bold",
+            zorder=3.5,
+            gid=f"update_label:{gid}",
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"}
+            if a.label_ha == "center"
+            else None,
+        )
 
 
 # -------------------------------------------------------------------------------------- funnel

@@ -161,6 +161,55 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
     return fig, rings
 
 
+def _radar_title_and_note(fig: Figure, rows, mineral: str, data: FigureData, style: Style) -> str:
+    """The radar's title (top left) and, under it, what the recycling axis means for Japan, from the
+    recycling rates: Japan's rate where it is known, else how the other regions' rates compare."""
+    small = style.config["font"]["small_size"]
+    ink, accent = style.config["colors"]["ink"], style.config["colors"]["accent"]
+    fig.text(
+        0.02,
+        0.985,
+        style.label("risk.radar_title_of", mineral=style.name(mineral)),
+        ha="left",
+        va="top",
+        fontsize=small + 1,
+        fontweight="bold",
+        color=ink,
+        gid="radar_title",
+    )
+    rates = data.table("recycling_rates")
+    rates = rates[rates["mineral"] == mineral].set_index("region")
+    axis = rows[rows["axis"] == "RISK_RECYCLING"]
+    if axis.empty or "JP" not in rates.index:
+        return ""
+    jp = rates.loc["JP", "rate_pct"]
+    others = rates.drop(index="JP")["rate_pct"].dropna()
+    if not math.isnan(jp):
+        text = style.label("risk.radar_recycling_jp", rate=num(jp), year=int(rates.loc["JP", "year"]))
+    elif len(others):
+        parts = style.label("list_sep").join(
+            style.label("risk.radar_recycling_region", region=style.name(r), rate=num(v)) for r, v in others.items()
+        )
+        text = style.label("risk.radar_recycling_others", rates=parts)
+    else:
+        return ""
+    text = style.label(
+        "risk.radar_axis_note", no=int(axis["axis_no"].iloc[0]), axis=style.name("RISK_RECYCLING"), text=text
+    )
+    fig.text(
+        0.02,
+        0.905,
+        style.wrap(text, 17 if style.lang == "ja" else 30),
+        ha="left",
+        va="top",
+        fontsize=small - 0.5,
+        color=accent,
+        linespacing=1.15,
+        gid="radar_annotation",
+    )
+    return text
+
+
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
     risk = data.table("risk_profile").sort_values(["mineral", "axis_no"])
     out = {}
@@ -183,6 +232,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             fig, rings = draw_radar(rows, mineral, style)
             values = {"rings": rings}
             title = style.label("risk.radar_title_of", mineral=style.name(mineral))
+            values["annotation"] = _radar_title_and_note(fig, rows, mineral, data, style)
         alt = style.label("risk.alt", title=title, parts=parts)
         out[name] = Drawn(fig, title, alt, ["risk_profile"], values=values)
     return out

@@ -36,6 +36,27 @@ def screening_rows(data: FigureData, style: Style):
     return table.sort_values(["_g", "_m"]).drop(columns=["_g", "_m"]).reset_index(drop=True)
 
 
+def _fit_columns(fig: Figure, axes, lefts_in, width_in: float) -> None:
+    """Move the two panels right (and narrow them) until the group names and the mineral names fit side by
+    side at the left, with a clear gap between them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig_w = fig.get_size_inches()[0]
+    groups = [t for t in axes[0].texts if str(t.get_gid() or "").startswith("group:")]
+    group_w = max((t.get_window_extent(renderer).width / fig.dpi for t in groups), default=0.0)
+    tick_w = max(t.get_window_extent(renderer).width / fig.dpi for t in axes[0].get_yticklabels())
+    needed = 0.06 + group_w + 0.1 + tick_w + 0.08  # group names, gap, mineral names, tick pad
+    if needed <= lefts_in[0]:
+        return
+    right = lefts_in[1] + width_in
+    gap = lefts_in[1] - (lefts_in[0] + width_in)
+    width = (right - needed - gap) / 2
+    for ax, left in zip(axes, (needed, needed + width + gap), strict=True):
+        pos = ax.get_position()
+        ax.set_position((left / fig_w, pos.y0, width / fig_w, pos.height))
+
+
 def draw_screening(rows, style: Style) -> Figure:
     colors = style.config["colors"]
     font = style.config["font"]
@@ -118,7 +139,7 @@ def draw_screening(rows, style: Style) -> Figure:
         ax0.text(
             0.06 / fig_w,
             (idx.min() + idx.max()) / 2,
-            style.wrap(style.label(f"bars_screening.group.{group}"), 5 if style.lang == "ja" else 11),
+            style.wrap(style.label(f"bars_screening.group.{group}"), 5 if style.lang == "ja" else 15),
             transform=across,
             ha="left",
             va="center",
@@ -137,6 +158,7 @@ def draw_screening(rows, style: Style) -> Figure:
                     lw=0.8,
                 )
             )
+    _fit_columns(fig, axes, lefts_in, width_in)
     handles = [
         Patch(facecolor=colors["accent"], label=style.label("bars_screening.selected")),
         Patch(facecolor=colors["muted"], alpha=MUTED_ALPHA, label=style.label("bars_screening.not_selected")),

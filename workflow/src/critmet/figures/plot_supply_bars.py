@@ -61,7 +61,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     pos = x_positions(years)
     xs = np.array([pos[y] for y in years])
     fig = Figure(figsize=style.size("supply"))
-    ax = fig.add_axes((0.11, 0.2, 0.87, 0.76))
+    ax = fig.add_axes((0.11, 0.25, 0.87, 0.71))
     layers = [_layer(supply, code, years, value) for code in _stack_order(supply, style)]
     marks: list = []
     drawn, bottom = stack_bars(ax, xs, layers, style, marks=marks)
@@ -101,17 +101,33 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
             va="bottom",
             fontsize=style.config["font"]["small_size"] - 1,
         )
+    # primary totals in a row of their own under the bars (inside a bar they read as China's value)
     primary = series["primary"].to_numpy()
+    row_size = style.config["font"]["small_size"] - 1.2
+    row_drop = style.config["font"]["small_size"] * 0.75 + 1.5  # points: below the y axis's '0'
     for x, p in zip(xs, primary, strict=True):
-        ax.text(
-            x,
-            p / 2 if p > demand.max() * 0.12 else p + 2,
+        ax.annotate(
             num(p),
+            (x, 0),
+            xycoords=ax.get_xaxis_transform(),
+            xytext=(0, -row_drop),
+            textcoords="offset points",
             ha="center",
-            va="center",
-            fontsize=style.config["font"]["small_size"] - 1.2,
-            color="white",
+            va="top",
+            fontsize=row_size,
         )
+    ax.annotate(
+        style.label("supply.primary_row"),
+        (0, 0),
+        xycoords="axes fraction",
+        xytext=(-4, -row_drop),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=row_size,
+        color=style.config["colors"]["muted"],
+    )
+    ax.tick_params(axis="x", pad=row_drop + row_size * 1.5 + 2)
     # CAGR arrows of the periods the report annotates, with the rate computed from the data
     top = demand.max() * 1.18
     for k, (start, end) in enumerate(printed_cagr_periods(data.meta(table))):
@@ -167,7 +183,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     pos = x_positions(years)
     xs = np.array([pos[y] for y in years])
     fig = Figure(figsize=style.size("share_strip"))
-    ax = fig.add_axes((0.07, 0.27, 0.91, 0.6))
+    ax = fig.add_axes((0.095, 0.27, 0.885, 0.6))
     value = f"value_{unit}"
     layers = []
     for code in _stack_order(supply, style):

@@ -65,6 +65,20 @@ def region_rows(data: FigureData, region: str, style: Style) -> tuple[list[str],
     return minerals, known, undetermined, counts
 
 
+def _fit_left_margin(fig: Figure, ax, left: float, width: float) -> None:
+    """Widen the left margin so that the longest mineral label fits inside the figure (the right end of
+    the panel stays where it is)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig_w = fig.get_size_inches()[0]
+    widest = max((t.get_window_extent(renderer).width / fig.dpi for t in ax.get_yticklabels()), default=0.0)
+    needed = (widest + 4 / 72 + 0.06) / fig_w  # label, tick pad, margin to the figure edge
+    if needed > left:
+        pos = ax.get_position()
+        ax.set_position((needed, pos.y0, left + width - needed, pos.height))
+
+
 def draw_region(region: str, minerals, known, undetermined, counts, remainders, style: Style) -> tuple[Figure, dict]:
     colors = style.config["colors"]
     small = style.config["font"]["small_size"]
@@ -78,7 +92,7 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     top_in = 0.34  # panel titles
     left, bottom, height = 0.165, bottom_in / fig_h, (fig_h - bottom_in - top_in) / fig_h
     ax = fig.add_axes((left, bottom, 0.535, height))
-    axn = fig.add_axes((0.735, bottom, 0.235, height), sharey=ax)
+    axn = fig.add_axes((0.77, bottom, 0.2, height), sharey=ax)  # a clear gap: "100%" and "0" never meet
     ys = {m: i for i, m in enumerate(minerals)}
     drawn: dict[str, dict] = {}
     for m in minerals:
@@ -133,6 +147,7 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     ax.tick_params(axis="y", length=0, pad=4)
     ax.tick_params(axis="x", length=2)
     ax.spines["left"].set_visible(False)
+    _fit_left_margin(fig, ax, left, 0.70 - left)
     ax.set_title(
         style.label("bars_tech.shares_panel"),
         loc="left",
