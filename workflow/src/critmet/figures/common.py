@@ -182,6 +182,7 @@ def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | No
     bottom = np.zeros(len(xs))
     drawn: dict[str, list[float]] = {}
     marked: list[tuple[str, int]] = [] if marks is None else marks
+    unlabelled: dict[int, list[tuple[float, float]]] = {}
     small = style.config["font"]["small_size"]
     for layer in layers:
         code, heights = layer[0], np.asarray(layer[1], dtype=float)
@@ -222,11 +223,23 @@ def stack_bars(ax, xs, layers, style, width: float = 0.72, label_min: float | No
                     fontsize=small - 1.3,
                 )
             elif est[i] and h > 0:
-                ax.text(x, b + h / 2, "e", ha="center", va="center", fontsize=small - 2)
+                unlabelled.setdefault(i, []).append((b, b + h))
             if est[i] and h > 0:
                 marked.append((code, i))
         drawn[code] = [float(h) for h in heights]
         bottom = bottom + heights
+    for i, spans in unlabelled.items():  # one "e" beside each bar, level with its unlabelled estimated segments
+        low, high = min(s[0] for s in spans), max(s[1] for s in spans)
+        ax.annotate(
+            "e",
+            (xs[i] + width / 2, (low + high) / 2),
+            xytext=(1.5, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=small - 2,
+            color=style.config["colors"]["ink"],
+        )
     return drawn, bottom
 
 

@@ -158,7 +158,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         _, heights, est = _layer(demand, column, code, years, f"value_{unit}")
         layers.append((code, heights / totals.to_numpy() * 100.0, est))
     marks: list = []
-    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=8, marks=marks)
+    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=10, marks=marks)
     rest = 100.0 - bottom
     if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
         drawn["undetermined"] = [float(r) for r in rest]

@@ -156,7 +156,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
     if marks:
-        estimate_note(fig, style, "supply.estimated", y=0.955)
+        estimate_note(fig, style, "supply.estimated", x=0.98, y=0.965, ha="right")
     fig.legend(
         handles=[*(c for c in ax.containers if not c.get_label().startswith("_")), line],
         loc="lower center",
