@@ -1,16 +1,26 @@
 # Helpers and target lists shared by the rule files. Loaded once per run; no job runs here.
+import os
 import sys
 from pathlib import Path
-
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 
 from critmet.io import load_yaml
-from critmet.validate import RawDataError, validate_all
+from critmet.lifeline import OWNER_ENV, token
+from critmet.preflight import PreflightError, one_line, preflight
+from critmet.validate import RawDataError
 
-validate(config, "../../config/config.schema.yaml")
+# Every input is checked before any job is scheduled (critmet.preflight: config, page structure, paths, and
+# every raw table, cached by checksum): a problem stops the run here with one line naming the file, line,
+# column or key and value, and leaves all earlier outputs untouched. No traceback: the line is the message.
+try:
+    preflight(workflow.basedir)
+except (PreflightError, RawDataError) as err:
+    print(f"error: {one_line(err, workflow.basedir)}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+# The jobs of this run die with this Snakemake process, even when it is killed (critmet.lifeline).
+os.environ[OWNER_ENV] = token()
 
 RAW = "data/raw"
 REGISTRY = load_yaml(Path(workflow.basedir) / "workflow" / "registry.yaml")
@@ -18,14 +28,6 @@ DATASETS = REGISTRY["datasets"]
 FIGURES = REGISTRY["figures"]
 LANGS = config["languages"]
 TEXT_DIR = "templates/text"
-
-# Every raw table is validated before any job is scheduled: a malformed table stops the run here, with one
-# message naming the file, line, column and value, and leaves all earlier outputs untouched.
-try:
-    CODES, RAW_TABLES = validate_all(RAW)
-except RawDataError as err:
-    raise WorkflowError(f"invalid raw data: {err}") from None
-
 
 USGS_FILES = [config["usgs"]["world_files"][k] for k in sorted(config["usgs"]["world_files"])]
 
@@ -127,10 +129,23 @@ def report_inputs(langs):
     }
 
 
+# An output restored by update() after a failed job holds an older run's content: give it that run's time
+# stamp, so that its edited inputs are newer and the job is redone (critmet.build).
+from critmet.build import mark_restored_outputs
+
+for _restored in mark_restored_outputs(
+    Path(workflow.basedir),
+    [f for d in DATASETS for f in clean_outputs(d)]
+    + [f"results/data/checks/{d}.json" for d in DATASETS]
+    + ["results/data/audit.md", "results/data/manifest.json"]
+    + FIGURE_TARGETS
+    + [f"results/report/{n}" for n in ("variables.json", "variables.md", "changes.json", "executive_summary.pdf")]
+    + [f"results/report/executive_summary_{l}.{x}" for l in LANGS for x in ("pdf", "html")],
+):
+    print(f"note: {_restored} was restored after a failed job; it will be rebuilt", file=sys.stderr)
+
 # A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
 # each job's adapter hands its work to it, or runs by itself when there is none.
-import os
-
 from critmet.worker import SOCKET_ENV, start as start_worker, stop as stop_worker
 
 WORKER = {}
