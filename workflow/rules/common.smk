@@ -142,7 +142,7 @@ for _restored in mark_restored_outputs(
     + [f"results/report/{n}" for n in ("variables.json", "variables.md", "changes.json", "executive_summary.pdf")]
     + [f"results/report/executive_summary_{l}.{x}" for l in LANGS for x in ("pdf", "html")],
 ):
-    print(f"note: {_restored} was restored after a failed job; it will be rebuilt", file=sys.stderr)
+    print(f"note: {_restored} is not the output of a finished job; it will be rebuilt", file=sys.stderr)
 
 # A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
 # each job's adapter hands its work to it, or runs by itself when there is none.

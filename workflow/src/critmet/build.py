@@ -138,6 +138,7 @@ def run_snakemake(root: Path, args: list[str], log, echo=None) -> int:
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
     env.pop("CRITMET_OWNER", None)
+    env["PYTHONUNBUFFERED"] = "1"  # Snakemake's progress reaches the terminal and the log as it happens
     proc = subprocess.Popen(
         [str(bin_dir / "snakemake"), *args],
         cwd=root,
@@ -147,20 +148,30 @@ def run_snakemake(root: Path, args: list[str], log, echo=None) -> int:
         env=env,
         preexec_fn=die_with_parent,  # noqa: PLW1509 (single-threaded here)
     )
-    in_traceback = False
+    hidden = None  # the kind of block being kept out of the terminal
     for raw in proc.stdout:
-        log.write(raw.decode(errors="replace"))
+        line = raw.decode(errors="replace")
+        log.write(line)
         log.flush()
         if echo is None:
             continue
-        line = raw.decode(errors="replace")
         if line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-        elif in_traceback and not line.startswith((" ", "\t")):
-            in_traceback = False  # the exception line closes the traceback: shown, it is the message
-        if not in_traceback and not re.match(r'^\s+File ".*", line \d+, in ', line):
+            hidden = "traceback"
+        elif line.startswith(("RuleException:", "WorkflowError:", "CalledProcessError")):
+            hidden = "snakemake"
+        elif line.startswith("Error in rule "):
+            hidden = "details"
+        elif hidden == "traceback" and not line.startswith((" ", "\t")):
+            hidden = None  # the exception line closes the traceback: shown, it is the message
+        elif hidden == "snakemake" and (not line.strip() or line.startswith(("[", "Error in rule"))):
+            hidden = None
+        elif hidden == "details" and not line.startswith((" ", "\t")):
+            hidden = None
+        if hidden == "details" and (line.startswith("Error in rule ") or line.strip().startswith("log:")):
             echo.write(line)
-            echo.flush()
+        elif hidden is None and not re.match(r'^\s+File ".*", line \d+, in ', line):
+            echo.write(line)
+        echo.flush()
     return proc.wait()
 
 

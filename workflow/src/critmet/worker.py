@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import select
 import signal
 import socket
 import struct
@@ -115,6 +116,13 @@ def _child(request: dict, fds: list[int]) -> None:
     os._exit(code)
 
 
+def _peek(conn: socket.socket) -> bytes:
+    try:
+        return conn.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return b""
+
+
 def _handle(conn: socket.socket) -> None:
     with conn:
         head, fds, _, _ = socket.recv_fds(conn, 4, 3)
@@ -132,7 +140,15 @@ def _handle(conn: socket.socket) -> None:
             _child(request, fds)
         for fd in fds:
             os.close(fd)
-        _, status = os.waitpid(pid, 0)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            readable, _, _ = select.select([conn], [], [], 0.1)
+            if readable and not _peek(conn):  # the job's adapter is gone (killed): its work stops too
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return
         code = os.waitstatus_to_exitcode(status)
         conn.sendall(struct.pack("!i", code if code >= 0 else 128 - code))
 
