@@ -139,7 +139,10 @@ for _restored in mark_restored_outputs(
     + [f"results/data/checks/{d}.json" for d in DATASETS]
     + ["results/data/audit.md", "results/data/manifest.json"]
     + FIGURE_TARGETS
-    + [f"results/report/{n}" for n in ("variables.json", "variables.md", "changes.json", "executive_summary.pdf")]
+    + [
+        f"results/report/{n}"
+        for n in ("variables.json", "variables.md", "changes.json", "executive_summary.pdf")
+    ]
     + [f"results/report/executive_summary_{l}.{x}" for l in LANGS for x in ("pdf", "html")],
 ):
     print(f"note: {_restored} is not the output of a finished job; it will be rebuilt", file=sys.stderr)

@@ -227,7 +227,7 @@ def tables_read(root: Path) -> set[str]:
     return {t for spec in registry["datasets"].values() for t in spec["tables"]} | {"discrepancy_register"}
 
 
-def check_raw(root: Path, raw_dir: Path, out=sys.stderr) -> None:
+def check_raw(root: Path, raw_dir: Path, out=None) -> None:
     """Validate every raw table not validated before with the same content; name tables no rule reads."""
     from critmet import validate
 
@@ -260,11 +260,11 @@ def check_raw(root: Path, raw_dir: Path, out=sys.stderr) -> None:
             print(
                 f"note: {path.relative_to(root)}: no rule reads this table (it is not listed in "
                 "workflow/registry.yaml); a renamed table is the usual cause",
-                file=out,
+                file=out or sys.stderr,
             )
 
 
-def preflight(root: str | Path = ".", out=sys.stderr) -> dict:
+def preflight(root: str | Path = ".", out=None) -> dict:
     """All checks; returns the config. Raises PreflightError or RawDataError with a one-line message."""
     root = Path(root).resolve()
     config = check_config(root)
