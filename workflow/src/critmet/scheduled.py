@@ -29,7 +29,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from critmet.editions import read_metrics, tracked_inputs, value_changes
+from critmet.editions import Namer, read_metrics, tracked_inputs, value_changes
 from critmet.io import atomic_write_text, sha256_file, write_json
 
 PDFS = ("executive_summary_ja.pdf", "executive_summary_en.pdf", "executive_summary.pdf")
@@ -61,7 +61,7 @@ def build_manifest(root: Path, edition: str) -> dict:
     }
 
 
-def changes_markdown(new: dict, old: dict | None) -> str:
+def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> str:
     lines = [f"# Changes in edition {new['edition']}", ""]
     if old is None:
         lines.append("This is the first edition.")
@@ -71,13 +71,16 @@ def changes_markdown(new: dict, old: dict | None) -> str:
     def fmt(value):
         return "–" if value is None else f"{value:.6g}"
 
+    namer = Namer(root) if root is not None else None
     values = [
-        f"| {c['dataset']} | {c['metric']} | {fmt(c['before'])} | {fmt(c['now'])} |"
-        for c in value_changes(new["metrics"], old["metrics"])
+        f"| {c.get('name_en', c['metric'])} | {c.get('name_ja', c['dataset'])} | {fmt(c['before'])} | {fmt(c['now'])} |"
+        for c in value_changes(new["metrics"], old["metrics"], namer)
     ]
-    lines += ["", "## Data values", ""]
+    lines += ["", "## Data values / データの値 (biggest change first)", ""]
     lines += (
-        ["| dataset | value | before | now |", "|---|---|---:|---:|", *values] if values else ["No data value changed."]
+        ["| value | 値 | before / 前版 | now / 今版 |", "|---|---|---:|---:|", *values]
+        if values
+        else ["No data value changed. / データの値に変更はありません。"]
     )
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
@@ -179,7 +182,7 @@ def publish(root: Path, inputs: dict[str, str] | None = None) -> str | None:
             if sha256_file(staging / name) != manifest["outputs"][name]:
                 raise StaleOutputs(f"results/report/{name} changed while it was being published; run again")
         write_json(staging / "manifest.json", manifest)
-        atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous))
+        atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous, root))
         os.replace(staging, editions / edition)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
