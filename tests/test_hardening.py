@@ -264,8 +264,10 @@ def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
 
 
 def contents(folder: Path) -> dict[str, str]:
+    """Hashes of the outputs; the HTML previews link figures and styles by absolute path (the project's)."""
+    root = str(folder.parent.resolve()).encode()
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes().replace(root, b"<project>")).hexdigest()
         for sub in ("data", "figures", "report")
         for p in sorted((folder / sub).rglob("*"))
         if p.is_file() and p.name != "changes.json"
