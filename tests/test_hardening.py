@@ -18,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import BIN, ROOT, project_copy, run_snakemake
-from critmet.build import BuildBusy, acquire, mark_restored_outputs
+from critmet.build import BuildBusy, acquire, mark_restored_outputs, redo_restored_outputs
 from critmet.io import atomic_write_bytes
 from critmet.lifeline import OWNER_ENV, OwnerGone, alive, token
 from critmet.preflight import PreflightError, check_config, check_pages, check_raw
@@ -221,6 +221,28 @@ def test_an_output_newer_than_its_job_record_is_marked_for_rebuild(tmp_path):
     assert mark_restored_outputs(tmp_path, ["results/report/x.pdf"]) == ["results/report/x.pdf"]
     assert out.stat().st_mtime == pytest.approx(now - 100)
     assert mark_restored_outputs(tmp_path, ["results/report/x.pdf"]) == []  # produced by its recorded job
+
+
+def test_an_output_restored_after_a_failed_job_loses_its_record_and_is_redone(tmp_path):
+    """Snakemake records the failed job as if it had made the restored file: that record must go."""
+    import base64
+    import json
+
+    out = tmp_path / "results" / "report" / "x.pdf"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(b"last good")
+    record = tmp_path / ".snakemake" / "metadata" / base64.urlsafe_b64encode(b"results/report/x.pdf").decode()
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"starttime": time.time() - 2, "endtime": out.stat().st_mtime}))
+    log = tmp_path / ".snakemake" / "log" / "2026-01-01T000000.snakemake.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("Restored previous version of results/report/x.pdf (updating job failed).\n")
+    assert redo_restored_outputs(tmp_path) == ["results/report/x.pdf"]
+    assert not record.exists() and out.stat().st_mtime == 0 and out.read_bytes() == b"last good"
+    assert redo_restored_outputs(tmp_path) == []  # done once
+    out.write_bytes(b"made again")
+    record.write_text(json.dumps({"starttime": time.time() + 5, "endtime": time.time() + 10}))
+    assert redo_restored_outputs(tmp_path) == []  # a later job made it: its record stays
 
 
 def test_the_build_lock_names_a_live_build_and_clears_a_dead_ones_lock(tmp_path):

@@ -129,11 +129,12 @@ def report_inputs(langs):
     }
 
 
-# An output restored by update() after a failed job holds an older run's content: give it that run's time
-# stamp, so that its edited inputs are newer and the job is redone (critmet.build).
-from critmet.build import mark_restored_outputs
+# An output restored by update() after a failed job holds an older run's content, and one written by a job
+# that did not finish is not that job's output: neither may pass as up to date, so the job is redone
+# (critmet.build; after a failure, and again here in case the failed run was itself killed).
+from critmet.build import mark_restored_outputs, redo_restored_outputs
 
-for _restored in mark_restored_outputs(
+for _restored in redo_restored_outputs(Path(workflow.basedir)) + mark_restored_outputs(
     Path(workflow.basedir),
     [f for d in DATASETS for f in clean_outputs(d)]
     + [f"results/data/checks/{d}.json" for d in DATASETS]
@@ -166,3 +167,4 @@ onsuccess:
 
 onerror:
     stop_worker(WORKER.get("handle"))
+    redo_restored_outputs(Path(workflow.basedir), [Path(log)] if log else None)

@@ -100,13 +100,46 @@ def acquire(root: Path, who: str):
 
 # --------------------------------------------------------------------------------------- stale outputs
 def _record(root: Path, name: str) -> dict | None:
-    b64 = base64.urlsafe_b64encode(name.encode()).decode()
-    parts = [b64[i : i + 254] for i in range(0, len(b64), 254)]
-    path = root / ".snakemake" / "metadata" / os.path.join(*(["@" + p for p in parts[:-1]] + [parts[-1]]))
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_record_path(root, name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _record_path(root: Path, name: str) -> Path:
+    b64 = base64.urlsafe_b64encode(name.encode()).decode()
+    parts = [b64[i : i + 254] for i in range(0, len(b64), 254)]
+    return root / ".snakemake" / "metadata" / os.path.join(*(["@" + p for p in parts[:-1]] + [parts[-1]]))
+
+
+RESTORED_LINE = re.compile(r"Restored previous version of (\S+) \(updating job failed\)")
+
+
+def redo_restored_outputs(root: Path, logs: list[Path] | None = None) -> list[str]:
+    """Snakemake restores an update() output when its job fails, but records the failed job as if it had
+    made it (with the new inputs' checksums), so the old content would pass as up to date. For every output
+    that a recent run's log says was restored, and that no job has made since: forget that record and give
+    the file the oldest time stamp, so the next build redoes the job. Returns the outputs so treated."""
+    if logs is None:
+        folder = root / ".snakemake" / "log"
+        logs = sorted(folder.glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)[-5:] if folder.is_dir() else []
+    redone = []
+    for log in logs:
+        try:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            ended = log.stat().st_mtime
+        except OSError:
+            continue
+        for name in dict.fromkeys(RESTORED_LINE.findall(text)):
+            path, record = root / name, _record(root, name)
+            if not path.exists() or path.stat().st_mtime == 0:
+                continue
+            if record is not None and (record.get("endtime") or 0) > ended + RESTORED_SLACK:
+                continue  # made again by a later job
+            _record_path(root, name).unlink(missing_ok=True)
+            os.utime(path, (0, 0))
+            redone.append(name)
+    return redone
 
 
 def mark_restored_outputs(root: Path, outputs) -> list[str]:
