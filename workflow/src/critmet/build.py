@@ -112,6 +112,7 @@ def _record_path(root: Path, name: str) -> Path:
     return root / ".snakemake" / "metadata" / os.path.join(*(["@" + p for p in parts[:-1]] + [parts[-1]]))
 
 
+REDO_MTIME = 1  # older than any input (Snakemake skips its time check for a time stamp of 0)
 RESTORED_LINE = re.compile(r"Restored previous version of (\S+) \(updating job failed\)")
 
 
@@ -119,7 +120,7 @@ def redo_restored_outputs(root: Path, logs: list[Path] | None = None) -> list[st
     """Snakemake restores an update() output when its job fails, but records the failed job as if it had
     made it (with the new inputs' checksums), so the old content would pass as up to date. For every output
     that a recent run's log says was restored, and that no job has made since: forget that record and give
-    the file the oldest time stamp, so the next build redoes the job. Returns the outputs so treated."""
+    the file a time stamp older than any input, so the next build redoes the job. Returns the outputs so treated."""
     if logs is None:
         folder = root / ".snakemake" / "log"
         logs = sorted(folder.glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)[-5:] if folder.is_dir() else []
@@ -132,12 +133,12 @@ def redo_restored_outputs(root: Path, logs: list[Path] | None = None) -> list[st
             continue
         for name in dict.fromkeys(RESTORED_LINE.findall(text)):
             path, record = root / name, _record(root, name)
-            if not path.exists() or path.stat().st_mtime == 0:
+            if not path.exists() or path.stat().st_mtime == REDO_MTIME:
                 continue
             if record is not None and (record.get("endtime") or 0) > ended + RESTORED_SLACK:
                 continue  # made again by a later job
             _record_path(root, name).unlink(missing_ok=True)
-            os.utime(path, (0, 0))
+            os.utime(path, (REDO_MTIME, REDO_MTIME))
             redone.append(name)
     return redone
 
