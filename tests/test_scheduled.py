@@ -240,3 +240,36 @@ def test_deploy_examples_call_the_entry_point_so_exit_codes_reach_the_scheduler(
         assert "python -m critmet.scheduled" in text, path
         assert "make scheduled" not in "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#")), path
     assert "SuccessExitStatus=3" in (deploy / "critmet-report.service").read_text()
+
+
+def test_the_change_log_names_values_biggest_first_and_pairs_a_moved_year():
+    """Human names in both languages; quantities before growth rates and indices; the largest change first;
+    a metric that moved to a later year is one change, not a value that vanished."""
+    from critmet.editions import Namer, value_changes
+
+    root = Path(__file__).resolve().parents[1]
+    old = {
+        "ga_supply": {"value_CN_2020": 360.0, "total_2020": 382.0, "cagr_2015_2020": 3.2},
+        "material_flow": {"total_GA_PRIMARY_2022": 551.0, "hhi_GA_PRIMARY_2022": 9000.0},
+    }
+    new = {
+        "ga_supply": {"value_CN_2020": 365.0, "total_2020": 387.0, "cagr_2015_2020": 3.5},
+        "material_flow": {"total_GA_PRIMARY_2023": 661.0, "hhi_GA_PRIMARY_2023": 8300.0},
+    }
+    changes = value_changes(new, old, Namer(root))
+    names = [c["name_en"] for c in changes]
+    assert names[:3] == [
+        "Material flow: total, Primary gallium production (2023) (from 2022)",
+        "Gallium supply: China, 2020",
+        "Gallium supply: total, 2020",
+    ]
+    assert names[3] == "Gallium supply: CAGR, 2015–2020" and names[4].startswith("Material flow: HHI")
+    moved = changes[0]
+    assert (moved["previous_metric"], moved["metric"], moved["before"], moved["now"]) == (
+        "total_GA_PRIMARY_2022",
+        "total_GA_PRIMARY_2023",
+        551.0,
+        661.0,
+    )
+    assert changes[1]["name_ja"] == "ガリウム供給：中国、2020年"
+    assert all(c["before"] is not None and c["now"] is not None for c in changes)  # nothing "→ –"

@@ -148,11 +148,25 @@ class Namer:
         return f"{title}{'：' if lang == 'ja' else ': '}{('、' if lang == 'ja' else ', ').join(parts)}"
 
 
+def _kind(metric: str) -> int:
+    """Quantities a reader looks for first (values and totals), then shares, then growth rates, then the
+    rest (concentration indices, sums that check shares, labels)."""
+    words = metric.split("_")
+    if "cagr" in words:
+        return 2
+    if "share" in words:
+        return 1
+    if words[0] in ("value", "total", "demand", "recycling", "usgs") and "hhi" not in words:
+        return 0
+    return 3
+
+
 def value_changes(new: dict, old: dict, namer: Namer | None = None) -> list[dict]:
     """Metrics whose value differs, appeared or disappeared: {dataset, metric, before, now} (and, with a
     namer, name_ja/name_en). A metric that vanished while the same metric of a later year appeared (a series
     moved on, a pie of a newer edition) is one change, from the old year's value to the new one's
-    (`previous_metric` names the old id). Biggest relative change first; appeared and vanished values last."""
+    (`previous_metric` names the old id). Quantities first, then shares, growth rates and the rest; within
+    each, the biggest relative change first, then values that appeared or vanished."""
     changes = []
     for dataset, metrics in sorted(new.items()):
         before = old.get(dataset, {})
@@ -190,7 +204,7 @@ def value_changes(new: dict, old: dict, namer: Namer | None = None) -> list[dict
         scale = max(abs(change["before"]), abs(change["now"]), 1e-12)
         return (0, -abs(change["now"] - change["before"]) / scale)
 
-    changes.sort(key=lambda c: (*size(c), c["dataset"], c["metric"]))
+    changes.sort(key=lambda c: (_kind(c["metric"]), *size(c), c["dataset"], c["metric"]))
     if namer is not None:
         for change in changes:
             for lang in ("ja", "en"):

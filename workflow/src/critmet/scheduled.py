@@ -76,7 +76,7 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
         f"| {c.get('name_en', c['metric'])} | {c.get('name_ja', c['dataset'])} | {fmt(c['before'])} | {fmt(c['now'])} |"
         for c in value_changes(new["metrics"], old["metrics"], namer)
     ]
-    lines += ["", "## Data values / データの値 (biggest change first)", ""]
+    lines += ["", "## Data values / データの値 (quantities first, biggest change first)", ""]
     lines += (
         ["| value | 値 | before / 前版 | now / 今版 |", "|---|---|---:|---:|", *values]
         if values
