@@ -15,14 +15,19 @@ SNAKEMAKE := $(BIN)/snakemake --workflow-profile $(PROFILE) $(if $(filter comman
 
 .PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance preview clean
 
+# critmet.build checks every input first (one-line messages), takes this folder's build lock (a build killed
+# before needs no manual step; a build still running is named and left alone), and runs Snakemake tied to
+# its own lifetime. `exec`: a kill of `make` reaches the build.
+BUILD := exec $(BIN)/python -m critmet.build --cores $(CORES)
+
 report: deps
-	$(SNAKEMAKE) all
+	$(BUILD) all
 
 data: deps
-	$(SNAKEMAKE) data
+	$(BUILD) data
 
 figures: deps
-	$(SNAKEMAKE) figures
+	$(BUILD) figures
 
 test: deps
 	$(BIN)/pytest -q
@@ -49,8 +54,10 @@ provenance: report
 	$(BIN)/snakemake --report results/report/provenance.html
 
 # Unattended runs (cron, systemd timer, CI schedule): build, then publish an edition only if the PDFs changed.
+# make turns every failure into exit 2: a scheduler should call `.venv/bin/python -m critmet.scheduled`
+# itself to see its exit codes (0 published or no change, 1 build failed, 2 publishing failed, 3 busy).
 scheduled: deps
-	$(BIN)/python -m critmet.scheduled --cores $(CORES)
+	exec $(BIN)/python -m critmet.scheduled --cores $(CORES)
 
 deps: sysdeps $(STAMP)
 

@@ -227,5 +227,5 @@ def test_the_build_refuses_a_world_file_outside_the_project(tmp_path):
     result = run_snakemake(work, "-n", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert f"invalid config: config/config.yaml, usgs.world_files: '{outside}' resolves to" in output
-    assert "outside the project" in output
+    assert "config/config.yaml, line 19, key 'usgs.world_files.galli': the file is outside the project" in output
+    assert f"(value: '{outside}')" in output

@@ -69,14 +69,15 @@ def test_an_edited_value_publishes_a_second_edition_naming_it(work):
     assert result.returncode == 0, result.stderr
     assert "published edition e0002" in result.stdout
     changes = (work / "results" / "latest" / "CHANGES.md").read_text()
-    assert "| mg_demand | total_2015 | 828 | 828.4 |" in changes
+    assert "| Magnesium demand: total, 2015 | マグネシウム需要：合計、2015年 | 828 | 828.4 |" in changes
     assert "mg_demand_bars.svg" in changes and "data/raw/mg_demand_totals.csv" in changes
     for lang, compared in (("en", "Compared with edition"), ("ja", "比較対象の版")):
         closing = " ".join(
             PdfReader(work / "results" / "latest" / f"executive_summary_{lang}.pdf").pages[-1].extract_text().split()
         )
         assert compared in closing and "e0001" in closing
-        assert "total_2015" in closing and "828.0" in closing and "828.4" in closing
+        name = "Magnesium demand: total, 2015" if lang == "en" else "マグネシウム需要"
+        assert name in closing and "828.0" in closing and "828.4" in closing and "total_2015" not in closing
         assert "data/raw/mg_demand_totals.csv" in closing
 
 
@@ -90,7 +91,8 @@ def test_an_appended_year_is_published_with_its_new_values(work):
     result = scheduled(work)
     assert result.returncode == 0, result.stderr
     changes = (work / "results" / "latest" / "CHANGES.md").read_text()
-    assert "| ga_supply | total_2021 | – | 444 |" in changes and "| ga_supply | value_CN_2021 | – | 420 |" in changes
+    assert "| Gallium supply: total, 2021 | ガリウム供給：合計、2021年 | – | 444 |" in changes
+    assert "| Gallium supply: China, 2021 | ガリウム供給：中国、2021年 | – | 420 |" in changes
     assert "ga_supply_bars.svg" in changes and "mg_supply_bars.svg" not in changes  # only what depends on it
     bars = (work / "results" / "figures" / "en" / "ga_supply_bars.svg").read_text()
     assert ">2021<" in bars.replace(" ", "")
@@ -178,5 +180,96 @@ def test_naming_a_new_usgs_edition_in_config_updates_pies_numbers_and_sources(wo
     assert "(2023, world 690 t)" in text and "Kazakhstan" in text
     assert "Mineral Commodity Summaries 2024" in text
     changes = (latest / "CHANGES.md").read_text()
-    assert "| material_flow | total_GA_PRIMARY_2022 | 551 | 690 |" in changes
-    assert "share_GA_PRIMARY_2022_KZ | – |" in changes  # a country that was not there before
+    assert "| Material flow: total, Primary gallium production (2022) | " in changes and " | 551 | 661 |" in changes
+    assert "Primary gallium production (2022), Kazakhstan |" in changes  # a country that was not there before
+    assert "sources/mcs2024-galli_world.csv" in changes
+
+
+def test_exit_code_2_when_results_cannot_be_written(work):
+    """A read-only results/ (a read-only bind mount in a private mount namespace): one line, exit 2."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no private mount namespace here (needs unshare as root)")
+    results = work / "results"
+    script = (
+        f"mount --bind {results} {results} && mount -o remount,bind,ro {results} && "
+        f"exec {sys.executable} -m critmet.scheduled --root {work}"
+    )
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "publishing failed: cannot write to" in result.stderr and "Read-only file system" in result.stderr
+
+
+def test_a_failed_or_killed_publish_leaves_nothing_behind_and_is_not_numbered_twice(work, monkeypatch):
+    from critmet import scheduled as sched
+
+    editions = work / "results" / "editions"
+    text = work / "templates" / "text" / "en" / "p27_supply_mg.yaml"
+    original = text.read_text(encoding="utf-8")
+    latest = os.readlink(work / "results" / "latest")
+    try:
+        text.write_text(original + "# a new edition\n", encoding="utf-8")
+        with monkeypatch.context() as patch:  # the disk fills up while the edition is written
+            patch.setattr(sched, "write_json", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+            with pytest.raises(OSError):
+                sched.publish(work)
+        assert [p.name for p in editions.iterdir() if p.name.startswith(".")] == []
+        assert os.readlink(work / "results" / "latest") == latest
+        before = sorted(p.name for p in editions.iterdir())
+        with monkeypatch.context() as patch:  # killed after writing the edition, before switching latest
+            patch.setattr(sched, "_switch_latest", lambda *a: (_ for _ in ()).throw(SystemExit(137)))
+            with pytest.raises(SystemExit):
+                sched.publish(work)
+        (orphan,) = sorted(set(p.name for p in editions.iterdir()) - set(before))
+        (work / "results" / ".latest.99999").symlink_to(Path("editions") / orphan)  # a kill's stray link
+        assert sched.publish(work) == orphan  # the same content keeps its number
+        assert os.readlink(work / "results" / "latest") == f"editions/{orphan}"
+        assert sorted(p.name for p in editions.iterdir()) == sorted([*before, orphan])
+        assert list((work / "results").glob(".latest.*")) == []
+        assert sched.publish(work) is None  # and nothing is left to publish
+    finally:
+        text.write_text(original, encoding="utf-8")
+
+
+def test_deploy_examples_call_the_entry_point_so_exit_codes_reach_the_scheduler():
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    files = [deploy / "crontab.example", deploy / "critmet-report.service", deploy / "github-actions" / "scheduled.yml"]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "python -m critmet.scheduled" in text, path
+        assert "make scheduled" not in "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#")), path
+    assert "SuccessExitStatus=3" in (deploy / "critmet-report.service").read_text()
+
+
+def test_the_change_log_names_values_biggest_first_and_pairs_a_moved_year():
+    """Human names in both languages; quantities before growth rates and indices; the largest change first;
+    a metric that moved to a later year is one change, not a value that vanished."""
+    from critmet.editions import Namer, value_changes
+
+    root = Path(__file__).resolve().parents[1]
+    old = {
+        "ga_supply": {"value_CN_2020": 360.0, "total_2020": 382.0, "cagr_2015_2020": 3.2},
+        "material_flow": {"total_GA_PRIMARY_2022": 551.0, "hhi_GA_PRIMARY_2022": 9000.0},
+    }
+    new = {
+        "ga_supply": {"value_CN_2020": 365.0, "total_2020": 387.0, "cagr_2015_2020": 3.5},
+        "material_flow": {"total_GA_PRIMARY_2023": 661.0, "hhi_GA_PRIMARY_2023": 8300.0},
+    }
+    changes = value_changes(new, old, Namer(root))
+    names = [c["name_en"] for c in changes]
+    assert names[:3] == [
+        "Material flow: total, Primary gallium production (2023) (from 2022)",
+        "Gallium supply: China, 2020",
+        "Gallium supply: total, 2020",
+    ]
+    assert names[3] == "Gallium supply: CAGR, 2015–2020" and names[4].startswith("Material flow: HHI")
+    moved = changes[0]
+    assert (moved["previous_metric"], moved["metric"], moved["before"], moved["now"]) == (
+        "total_GA_PRIMARY_2022",
+        "total_GA_PRIMARY_2023",
+        551.0,
+        661.0,
+    )
+    assert changes[1]["name_ja"] == "ガリウム供給：中国、2020年"
+    assert all(c["before"] is not None and c["now"] is not None for c in changes)  # nothing "→ –"

@@ -1,16 +1,26 @@
 # Helpers and target lists shared by the rule files. Loaded once per run; no job runs here.
+import os
 import sys
 from pathlib import Path
-
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 
 from critmet.io import load_yaml
-from critmet.validate import RawDataError, check_registry, validate_all
+from critmet.lifeline import OWNER_ENV, token
+from critmet.preflight import PreflightError, one_line, preflight
+from critmet.validate import RawDataError
 
-validate(config, "../../config/config.schema.yaml")
+# Every input is checked before any job is scheduled (critmet.preflight: config, page structure, paths, and
+# every raw table, cached by checksum): a problem stops the run here with one line naming the file, line,
+# column or key and value, and leaves all earlier outputs untouched. No traceback: the line is the message.
+try:
+    preflight(workflow.basedir)
+except (PreflightError, RawDataError) as err:
+    print(f"error: {one_line(err, workflow.basedir)}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+# The jobs of this run die with this Snakemake process, even when it is killed (critmet.lifeline).
+os.environ[OWNER_ENV] = token()
 
 RAW = "data/raw"
 REGISTRY = load_yaml(Path(workflow.basedir) / "workflow" / "registry.yaml")
@@ -19,24 +29,7 @@ FIGURES = REGISTRY["figures"]
 LANGS = config["languages"]
 TEXT_DIR = "templates/text"
 
-# Every raw table is validated before any job is scheduled: a malformed table stops the run here, with one
-# message naming the file, line, column and value, and leaves all earlier outputs untouched.
-# Every table the registry lists must exist with its metadata; a CSV no entry reads is named.
-try:
-    for _unread in check_registry(RAW, REGISTRY):
-        print(f"note: {_unread} is read by no entry of workflow/registry.yaml (renamed?)", file=sys.stderr)
-    CODES, RAW_TABLES = validate_all(RAW)
-except RawDataError as err:
-    raise WorkflowError(f"invalid raw data: {err}") from None
-
-
 USGS_FILES = [config["usgs"]["world_files"][k] for k in sorted(config["usgs"]["world_files"])]
-try:  # published USGS files named in config must lie inside the project
-    from critmet.importers.usgs import ImportError_, check_inside
-
-    check_inside(workflow.basedir, USGS_FILES)
-except ImportError_ as err:
-    raise WorkflowError(f"invalid config: {err}") from None
 
 
 def usgs_files(dataset):
@@ -136,10 +129,27 @@ def report_inputs(langs):
     }
 
 
+# An output restored by update() after a failed job holds an older run's content, and one written by a job
+# that did not finish is not that job's output: neither may pass as up to date, so the job is redone
+# (critmet.build; after a failure, and again here in case the failed run was itself killed).
+from critmet.build import mark_restored_outputs, redo_restored_outputs
+
+for _restored in redo_restored_outputs(Path(workflow.basedir)) + mark_restored_outputs(
+    Path(workflow.basedir),
+    [f for d in DATASETS for f in clean_outputs(d)]
+    + [f"results/data/checks/{d}.json" for d in DATASETS]
+    + ["results/data/audit.md", "results/data/manifest.json"]
+    + FIGURE_TARGETS
+    + [
+        f"results/report/{n}"
+        for n in ("variables.json", "variables.md", "changes.json", "executive_summary.pdf")
+    ]
+    + [f"results/report/executive_summary_{l}.{x}" for l in LANGS for x in ("pdf", "html")],
+):
+    print(f"note: {_restored} is not the output of a finished job; it will be rebuilt", file=sys.stderr)
+
 # A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
 # each job's adapter hands its work to it, or runs by itself when there is none.
-import os
-
 from critmet.worker import SOCKET_ENV, start as start_worker, stop as stop_worker
 
 WORKER = {}
@@ -157,3 +167,4 @@ onsuccess:
 
 onerror:
     stop_worker(WORKER.get("handle"))
+    redo_restored_outputs(Path(workflow.basedir), [Path(log)] if log else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 from critmet.io import sha256_file
@@ -39,27 +40,194 @@ def read_metrics(data_dir: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def value_changes(new: dict, old: dict) -> list[dict]:
-    """Metrics whose value differs, appeared or disappeared: {dataset, metric, before, now}."""
+YEAR = re.compile(r"^(19|20|21)\d\d$")
+# Words of metric ids, in (Japanese, English); `value` says nothing a reader needs.
+WORDS = {
+    "total": ("合計", "total"),
+    "share": ("シェア", "share"),
+    "cagr": ("年平均成長率", "CAGR"),
+    "hhi": ("HHI（集中度）", "HHI (concentration)"),
+    "top": ("最大", "largest"),
+    "demand": ("需要", "demand"),
+    "usgs": ("USGS", "USGS"),
+    "sum": ("合計", "sum"),
+    "recycling": ("リサイクル", "recycling"),
+    "summary": ("要約", "summary"),
+    "label": ("表示値", "label"),
+    "line": ("線", "line"),
+    "pie": ("円グラフ", "pie"),
+    "diff": ("差", "difference"),
+    "auto": ("自動車", "automotive"),
+    "nonauto": ("自動車以外", "non-automotive"),
+    "value": None,
+}
+
+
+# Short names of the datasets for the change log (the tables' titles are the fallback).
+DATASET_NAMES = {
+    "ga_supply": ("ガリウム供給", "Gallium supply"),
+    "mg_supply": ("マグネシウム供給", "Magnesium supply"),
+    "ga_demand": ("ガリウム需要", "Gallium demand"),
+    "mg_demand": ("マグネシウム需要", "Magnesium demand"),
+    "material_flow": ("マテリアルフロー", "Material flow"),
+    "risk": ("供給リスク", "Supply risk"),
+    "screening": ("鉱種スクリーニング", "Mineral screening"),
+    "recommendations": ("提言", "Recommendations"),
+    "lca": ("LCA", "LCA"),
+    "policy": ("政策", "Policy"),
+    "tech_trends": ("技術動向", "Technology trends"),
+    "gan_map": ("GaN用途", "GaN applications"),
+}
+
+
+def _shape(name: str) -> str:
+    return "_".join("Y" if YEAR.match(t) else t for t in name.split("_"))
+
+
+def _years(name: str) -> list[str]:
+    return [t for t in name.split("_") if YEAR.match(t)]
+
+
+class Namer:
+    """Human names of metric ids in both languages: the dataset's title, then the words, codes and years of
+    the id ('value_CN_2020' of ga_supply: 'Refined gallium supply: China, 2020')."""
+
+    def __init__(self, root: Path):
+        import yaml
+
+        from critmet.validate import load_codes
+
+        raw = root / "data" / "raw"
+        self.codes = load_codes(raw / "codes")
+        registry = yaml.safe_load((root / "workflow" / "registry.yaml").read_text(encoding="utf-8"))
+        self.titles = {}
+        for dataset, spec in registry["datasets"].items():
+            meta = raw / f"{spec['tables'][0]}.meta.yaml"
+            title = yaml.safe_load(meta.read_text(encoding="utf-8")).get("title", {}) if meta.exists() else {}
+            short = DATASET_NAMES.get(dataset)
+            self.titles[dataset] = {
+                lang: short[i] if short else title.get(lang, dataset) for i, lang in enumerate(("ja", "en"))
+            }
+
+    def _code(self, tokens: list[str], lang: str) -> str | None:
+        code = "_".join(tokens)
+        if code in self.codes.entries:
+            return self.codes.name(code, lang)
+        years = _years(code)
+        if len(years) == 1:  # a code of a later edition ('GA_PRIMARY_2023'): the name of its predecessor
+            for known in self.codes.entries:
+                if _shape(known) == _shape(code) and len(_years(known)) == 1:
+                    return self.codes.name(known, lang).replace(_years(known)[0], years[0])
+        return None
+
+    def name(self, dataset: str, metric: str, lang: str) -> str:
+        tokens = metric.split("_")
+        parts, years, i = [], [], 0
+        while i < len(tokens):
+            for j in range(len(tokens), i, -1):
+                if j - i > 1 or not YEAR.match(tokens[i]):
+                    named = self._code(tokens[i:j], lang)
+                    if named is not None:
+                        parts.append(named)
+                        i = j
+                        break
+            else:
+                token = tokens[i]
+                if YEAR.match(token):
+                    years.append(token)
+                elif token.lower() in WORDS:
+                    word = WORDS[token.lower()]
+                    if word is not None:
+                        parts.append(word[0 if lang == "ja" else 1])
+                else:
+                    parts.append(token)
+                i += 1
+        if years:
+            parts.append("–".join(years) + ("年" if lang == "ja" else ""))
+        title = self.titles.get(dataset, {}).get(lang, dataset)
+        return f"{title}{'：' if lang == 'ja' else ': '}{('、' if lang == 'ja' else ', ').join(parts)}"
+
+
+def _kind(metric: str) -> int:
+    """Quantities a reader looks for first (values and totals), then shares, then growth rates, then the
+    rest (concentration indices, sums that check shares, labels)."""
+    words = metric.split("_")
+    if "cagr" in words:
+        return 2
+    if "share" in words:
+        return 1
+    if words[0] in ("value", "total", "demand", "recycling", "usgs") and "hhi" not in words:
+        return 0
+    return 3
+
+
+def value_changes(new: dict, old: dict, namer: Namer | None = None) -> list[dict]:
+    """Metrics whose value differs, appeared or disappeared: {dataset, metric, before, now} (and, with a
+    namer, name_ja/name_en). A metric that vanished while the same metric of a later year appeared (a series
+    moved on, a pie of a newer edition) is one change, from the old year's value to the new one's
+    (`previous_metric` names the old id). Quantities first, then shares, growth rates and the rest; within
+    each, the biggest relative change first, then values that appeared or vanished."""
     changes = []
     for dataset, metrics in sorted(new.items()):
         before = old.get(dataset, {})
-        for name, value in sorted(metrics.items()):
-            if name not in before:
-                changes.append({"dataset": dataset, "metric": name, "before": None, "now": value})
-            elif abs(before[name] - value) > 1e-9 * max(1.0, abs(value)):
+        appeared = sorted(set(metrics) - set(before))
+        vanished = sorted(set(before) - set(metrics))
+        for name in sorted(set(metrics) & set(before)):
+            value = metrics[name]
+            if abs(before[name] - value) > 1e-9 * max(1.0, abs(value)):
                 changes.append({"dataset": dataset, "metric": name, "before": before[name], "now": value})
-        changes += [
-            {"dataset": dataset, "metric": name, "before": before[name], "now": None}
-            for name in sorted(set(before) - set(metrics))
-        ]
+        for gone in list(vanished):
+            later = [
+                n
+                for n in appeared
+                if _shape(n) == _shape(gone) and _years(gone) and _years(n) and _years(n) > _years(gone)
+            ]
+            if later:
+                successor = min(later, key=_years)
+                appeared.remove(successor)
+                vanished.remove(gone)
+                changes.append(
+                    {
+                        "dataset": dataset,
+                        "metric": successor,
+                        "previous_metric": gone,
+                        "before": before[gone],
+                        "now": metrics[successor],
+                    }
+                )
+        changes += [{"dataset": dataset, "metric": n, "before": None, "now": metrics[n]} for n in appeared]
+        changes += [{"dataset": dataset, "metric": n, "before": before[n], "now": None} for n in vanished]
+
+    def size(change: dict) -> tuple:
+        if change["before"] is None or change["now"] is None:
+            return (1, 0.0)
+        scale = max(abs(change["before"]), abs(change["now"]), 1e-12)
+        return (0, -abs(change["now"] - change["before"]) / scale)
+
+    changes.sort(key=lambda c: (_kind(c["metric"]), *size(c), c["dataset"], c["metric"]))
+    if namer is not None:
+        for change in changes:
+            for lang in ("ja", "en"):
+                change[f"name_{lang}"] = namer.name(change["dataset"], change["metric"], lang)
+                if change.get("previous_metric"):
+                    old_years = "–".join(_years(change["previous_metric"]))
+                    change[f"name_{lang}"] += f"（{old_years}年から）" if lang == "ja" else f" (from {old_years})"
     return changes
+
+
+def source_files(root: Path) -> list[str]:
+    """The published source files that config names (USGS world CSVs), as tracked_inputs names them."""
+    import yaml
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    return sorted(config["usgs"]["world_files"].values())
 
 
 def describe(root: Path, data_dir: Path, latest_manifest: Path | None, tops=("data/raw", "config")) -> dict:
     """The changes since the latest edition (or the statement that this is the first), for the report's
     closing page: data values, and changed files among `tops` (text and template changes are listed in
     the edition's CHANGES.md; keeping them off the page lets a text edit rebuild only its own language)."""
+    tops = (*tops, *source_files(root))  # the source files config names are data too
     inputs = {n: h for n, h in tracked_inputs(root).items() if n.startswith(tuple(tops))}
     metrics = read_metrics(data_dir)
     if latest_manifest is None or not latest_manifest.exists():
@@ -71,7 +239,7 @@ def describe(root: Path, data_dir: Path, latest_manifest: Path | None, tops=("da
     return {
         "first": False,
         "previous": old.get("edition"),
-        "values": value_changes(metrics, old["metrics"]),
+        "values": value_changes(metrics, old["metrics"], Namer(root)),
         "inputs": changed_inputs,
     }
 

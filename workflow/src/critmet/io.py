@@ -12,8 +12,20 @@ from typing import Any
 import yaml
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` so that readers see either the old file or the new one, never half of it."""
+    """Write `data` to `path` so that readers see either the old file or the new one, never half of it.
+
+    The file gets the mode an ordinary `open()` gives (0644 under the usual umask 022), not the 0600 of a
+    temporary file; and nothing is replaced once the build that started this job has died (critmet.lifeline).
+    """
+    from critmet.lifeline import ensure_owner
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -21,7 +33,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
             os.fsync(fh.fileno())
+        ensure_owner()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,15 +19,17 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
-from critmet.editions import read_metrics, tracked_inputs, value_changes
+from critmet.editions import Namer, read_metrics, tracked_inputs, value_changes
 from critmet.io import atomic_write_text, sha256_file, write_json
 
 PDFS = ("executive_summary_ja.pdf", "executive_summary_en.pdf", "executive_summary.pdf")
@@ -59,7 +61,7 @@ def build_manifest(root: Path, edition: str) -> dict:
     }
 
 
-def changes_markdown(new: dict, old: dict | None) -> str:
+def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> str:
     lines = [f"# Changes in edition {new['edition']}", ""]
     if old is None:
         lines.append("This is the first edition.")
@@ -69,13 +71,16 @@ def changes_markdown(new: dict, old: dict | None) -> str:
     def fmt(value):
         return "–" if value is None else f"{value:.6g}"
 
+    namer = Namer(root) if root is not None else None
     values = [
-        f"| {c['dataset']} | {c['metric']} | {fmt(c['before'])} | {fmt(c['now'])} |"
-        for c in value_changes(new["metrics"], old["metrics"])
+        f"| {c.get('name_en', c['metric'])} | {c.get('name_ja', c['dataset'])} | {fmt(c['before'])} | {fmt(c['now'])} |"
+        for c in value_changes(new["metrics"], old["metrics"], namer)
     ]
-    lines += ["", "## Data values", ""]
+    lines += ["", "## Data values / データの値 (quantities first, biggest change first)", ""]
     lines += (
-        ["| dataset | value | before | now |", "|---|---|---:|---:|", *values] if values else ["No data value changed."]
+        ["| value | 値 | before / 前版 | now / 今版 |", "|---|---|---:|---:|", *values]
+        if values
+        else ["No data value changed. / データの値に変更はありません。"]
     )
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
@@ -107,41 +112,122 @@ def unchanged(root: Path, previous: dict | None) -> bool:
     )
 
 
-def publish(root: Path) -> str | None:
-    """Publish an edition unless nothing changed since the latest one; returns its id, or None."""
+def _same_edition(editions: Path, manifest: dict) -> str | None:
+    """An edition already published with exactly this content (inputs, code, packages, PDFs), if any: a run
+    killed between writing an edition and switching `latest` must not publish it again under a new number."""
+    for path in sorted(editions.iterdir(), reverse=True):
+        if path.name.startswith(".") or not (path / "manifest.json").is_file():
+            continue
+        try:
+            old = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if all(old.get(k) == manifest[k] for k in ("inputs", "code_version", "packages", "outputs")):
+            return path.name
+    return None
+
+
+def _switch_latest(results: Path, edition: str) -> None:
+    link = results / f".latest.{os.getpid()}"
+    try:
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path("editions") / edition)
+        os.replace(link, results / "latest")  # atomic: readers see the old edition or the new one
+    finally:
+        link.unlink(missing_ok=True)
+
+
+def _clear_leftovers(results: Path) -> None:
+    """Staging folders and temporary links of runs that were killed (we hold the lock: none is in use)."""
+    for link in results.glob(".latest.*"):
+        if link.is_symlink():
+            link.unlink(missing_ok=True)
+    editions = results / "editions"
+    if editions.is_dir():
+        for staging in editions.glob(".*.tmp"):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class StaleOutputs(RuntimeError):
+    """The outputs are not those of the current inputs: nothing may be published."""
+
+
+def publish(root: Path, inputs: dict[str, str] | None = None) -> str | None:
+    """Publish an edition unless nothing changed since the latest one; returns its id, or None.
+    `inputs` are the checksums the build started from; they must still hold, or nothing is published."""
     results = root / "results"
+    _clear_leftovers(results)
     previous = latest_manifest(results)
     if unchanged(root, previous):
         return None
     editions = results / "editions"
     editions.mkdir(parents=True, exist_ok=True)
+    manifest = build_manifest(root, "")
+    if inputs is not None and manifest["inputs"] != inputs:
+        changed = sorted(n for n in set(inputs) | set(manifest["inputs"]) if inputs.get(n) != manifest["inputs"].get(n))
+        raise StaleOutputs(f"inputs changed during the build ({', '.join(changed[:5])}); run again")
+    same = _same_edition(editions, manifest)
+    if same is not None:
+        _switch_latest(results, same)
+        return same
     number = 1 + max((int(p.name.split("-")[0][1:]) for p in editions.iterdir() if p.name.startswith("e")), default=0)
-    edition = f"e{number:04d}-{sha256_file(results / 'report' / 'executive_summary.pdf')[:8]}"
-    manifest = build_manifest(root, edition)
+    edition = f"e{number:04d}-{manifest['outputs']['executive_summary.pdf'][:8]}"
+    manifest["edition"] = edition
     staging = editions / f".{edition}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    for name in PDFS:
-        shutil.copy2(results / "report" / name, staging / name)
-    write_json(staging / "manifest.json", manifest)
-    atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous))
-    os.replace(staging, editions / edition)
-    link = results / f".latest.{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(Path("editions") / edition)
-    os.replace(link, results / "latest")  # atomic: readers see the old edition or the new one
+    try:
+        staging.mkdir()
+        for name in PDFS:
+            shutil.copy2(results / "report" / name, staging / name)
+            if sha256_file(staging / name) != manifest["outputs"][name]:
+                raise StaleOutputs(f"results/report/{name} changed while it was being published; run again")
+        write_json(staging / "manifest.json", manifest)
+        atomic_write_text(staging / "CHANGES.md", changes_markdown(manifest, previous, root))
+        os.replace(staging, editions / edition)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _switch_latest(results, edition)
     return edition
 
 
+def outputs_current(root: Path, log) -> list[str]:
+    """Outputs Snakemake would still rebuild (an output restored after a failed job, an input edited during
+    the build): none, or nothing may be published."""
+    from critmet.build import run_snakemake
+
+    buf = io.StringIO()
+    run_snakemake(root, ["-n", "--quiet", "rules", "--nocolor", "all"], buf)
+    out = buf.getvalue()
+    log.write("\n# snakemake -n (what is still to be done before publishing)\n" + out)
+    if "Nothing to be done" in out or not re.search(r"^\w+\s+\d+$", out, re.M):
+        return []
+    return sorted({m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", out, re.M)} - {"job", "total", "all"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    from critmet.build import BuildBusy, acquire, run_snakemake
+    from critmet.lifeline import die_with_parent
+    from critmet.preflight import PreflightError, one_line, preflight
+    from critmet.validate import RawDataError
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=".", help="the project folder")
     parser.add_argument("--cores", default="2")
     parser.add_argument("--log", default="results/logs/scheduled.log", help="where the build's output goes")
     args = parser.parse_args(argv)
+    die_with_parent()
     root = Path(args.root).resolve()
-    (root / "results" / "logs").mkdir(parents=True, exist_ok=True)
-    lock_file = open(root / "results" / ".scheduled.lock", "w")  # noqa: SIM115 (held for the whole run)
+    try:
+        (root / "results" / "logs").mkdir(parents=True, exist_ok=True)
+        lock_file = open(root / "results" / ".scheduled.lock", "a")  # noqa: SIM115 (held for the whole run)
+        log = open(root / args.log, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as err:
+        print(
+            f"publishing failed: cannot write to {root / 'results'}: {err.strerror}; nothing built or published",
+            file=sys.stderr,
+        )
+        return 2
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -150,51 +236,50 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    log = root / args.log
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
-    with open(log, "w", encoding="utf-8") as fh:
-        # We hold the lock, so no other run of ours is building: a Snakemake lock left by a killed run is stale.
-        subprocess.run(
-            [str(bin_dir / "snakemake"), "--unlock", "--nocolor"],
-            cwd=root,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        build = subprocess.run(
-            [str(bin_dir / "snakemake"), "--cores", args.cores, "--rerun-incomplete", "--nocolor", "all"],
-            cwd=root,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        if build.returncode == 0:  # why each output is as it is: Snakemake's own records, for the run's log
-            fh.write("\n# snakemake --summary (output, date, rule, log, status, plan)\n")
-            fh.flush()
-            subprocess.run(
-                [str(bin_dir / "snakemake"), "--summary", "--nocolor", "all"],
-                cwd=root,
-                stdout=fh,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-    if build.returncode != 0:
-        tail = log.read_text(encoding="utf-8").splitlines()[-15:]
-        print(
-            "build failed; nothing published, results/latest unchanged. Last lines of "
-            f"{log.relative_to(root)}:\n" + "\n".join(tail),
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        edition = publish(root)
-    except OSError as err:
-        print(f"publishing failed: {err}; results/latest unchanged", file=sys.stderr)
-        return 2
+    with log:
+        try:
+            preflight(root, out=log)
+        except (PreflightError, RawDataError) as err:
+            message = one_line(err, root)
+            log.write(f"error: {message}\n")
+            print(f"build failed; nothing published, results/latest unchanged: {message}", file=sys.stderr)
+            return 1
+        try:
+            build_lock = acquire(root, "a scheduled run (python -m critmet.scheduled)")
+        except BuildBusy as err:
+            log.write(f"{err}\n")
+            print(f"{err}; this scheduled run exits without building", file=sys.stderr)
+            return 3
+        with build_lock:
+            inputs = tracked_inputs(root)
+            code = run_snakemake(root, ["--cores", args.cores, "--rerun-incomplete", "--nocolor", "all"], log)
+            if code == 0:
+                pending = outputs_current(root, log)
+                if pending:
+                    log.write(f"outputs not up to date after the build: {pending}\n")
+                    code = 1
+            if code == 0:  # why each output is as it is: Snakemake's own records, for the run's log
+                log.write("\n# snakemake --summary (output, date, rule, log, status, plan)\n")
+                log.flush()
+                run_snakemake(root, ["--summary", "--nocolor", "all"], log)
+            if code != 0:
+                log.flush()
+                tail = (root / args.log).read_text(encoding="utf-8").splitlines()[-15:]
+                print(
+                    "build failed; nothing published, results/latest unchanged. Last lines of "
+                    f"{args.log}:\n" + "\n".join(tail),
+                    file=sys.stderr,
+                )
+                return 1
+            try:
+                edition = publish(root, inputs)
+            except StaleOutputs as err:
+                print(f"publishing refused: {err}; results/latest unchanged", file=sys.stderr)
+                return 2
+            except OSError as err:
+                where = f" ({err.filename})" if err.filename else ""
+                print(f"publishing failed: {err.strerror or err}{where}; results/latest unchanged", file=sys.stderr)
+                return 2
     print(
         "no change since the latest edition; nothing published"
         if edition is None

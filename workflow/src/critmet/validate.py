@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import sys
 import unicodedata
@@ -25,6 +26,7 @@ COLUMN_TYPES = ("integer", "number", "string", "enum", "code", "date")
 META_REQUIRED = ("title", "unit", "source", "publisher", "reference_year", "report_page", "licence", "schema")
 BILINGUAL_META = ("title", "unit", "source")
 YEAR_RANGE = (1990, 2100)
+LARGEST = 1e12  # no quantity of these tables comes near it (world tonnages are below 1e9): 1e30 is a typo
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -152,6 +154,13 @@ def load_codes(codes_dir: str | Path) -> CodeList:
 def _decode(path: Path) -> tuple[str, list[str]]:
     raw = path.read_bytes()
     notes = []
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and raw[:200].count(b"\0") > len(raw[:200]) // 4):
+        raise RawDataError(
+            path,
+            "the file is UTF-16 text (as Excel's 'Unicode text' saves it)",
+            line=1,
+            expected="UTF-8 text: save it as 'CSV UTF-8'",
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
         notes.append("removed a UTF-8 byte-order mark")
@@ -229,6 +238,8 @@ def _convert(cell: str, col: str, spec: dict, codes: CodeList, note) -> Any:
         except ValueError as exc:
             raise _CellError(f"not {exc.args[0]}", f"{exc.args[0]}") from None
         lo, hi = spec.get("min"), spec.get("max")
+        if not math.isfinite(value) or (hi is None and abs(value) >= LARGEST):
+            raise _CellError("implausibly large number", f"a number below {LARGEST:.0e} (no quantity here is larger)")
         if col == "year" or spec.get("is_year"):
             lo = YEAR_RANGE[0] if lo is None else lo
             hi = YEAR_RANGE[1] if hi is None else hi
@@ -271,6 +282,20 @@ def _convert(cell: str, col: str, spec: dict, codes: CodeList, note) -> Any:
     return cell
 
 
+def _records(reader, csv_path: Path):
+    """The rows of a csv.reader; a malformed row becomes a RawDataError naming its line."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise RawDataError(
+                csv_path, f"the CSV does not parse: {exc}", line=reader.line_num, expected="well-formed CSV"
+            ) from None
+        yield record
+
+
 class _CellError(Exception):
     def __init__(self, message, expected):
         super().__init__(message)
@@ -305,6 +330,15 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
     header = [h.strip() for h in header_raw]
     if header != header_raw:
         notes.append("stray spaces removed from the header")
+    for sep, name in ((";", "';' (semicolon)"), ("\t", "a tab")):
+        if len(header) < len(expected_cols) and any(sep in h for h in header):
+            raise RawDataError(
+                csv_path,
+                f"wrong delimiter: the header is separated by {name}",
+                line=1,
+                value=header_raw[0] if len(header_raw) == 1 else sep.join(header_raw),
+                expected=f"comma-separated values with the columns {expected_cols}",
+            )
     # a column with a `default` may be left out (the whole column, or trailing cells of a row, or a cell)
     defaults = {c: spec["default"] for c, spec in specs.items() if "default" in spec}
     missing = [c for c in expected_cols if c not in header and c not in defaults]
@@ -334,8 +368,18 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
     pk = schema.get("primary_key", [])
     note_set: set[str] = set()
     lineno = 1
-    for record in reader:
-        lineno = reader.line_num
+    for record in _records(reader, csv_path):
+        start, lineno = lineno + 1, reader.line_num
+        if any("\n" in cell or "\r" in cell for cell in record):
+            col = next(i for i, cell in enumerate(record) if "\n" in cell or "\r" in cell)
+            raise RawDataError(
+                csv_path,
+                f"unbalanced quote: a quoted field opened on line {start} runs on past the end of the line",
+                line=start,
+                column=header[col] if col < len(header) else None,
+                value=record[col].split("\n")[0][:40],
+                expected='a closing " on the same line (or no quote at all)',
+            )
         if not any(cell.strip() for cell in record):
             continue
         if len(record) < len(header) and all(c in defaults for c in header[len(record) :]):
@@ -397,12 +441,16 @@ def raw_tables(raw_dir: str | Path) -> list[Path]:
     return sorted(p for p in Path(raw_dir).glob("*.csv") if not p.name.startswith("_"))
 
 
-def validate_all(raw_dir: str | Path) -> tuple[CodeList, dict[str, Table]]:
-    """Validate every raw table of `raw_dir` and its code lists. Raises RawDataError at the first problem."""
+def validate_all(raw_dir: str | Path, fresh=None) -> tuple[CodeList, dict[str, Table]]:
+    """Validate every raw table of `raw_dir` and its code lists. Raises RawDataError at the first problem.
+    `fresh(path)` may say a table was validated before with the same content (critmet.preflight's cache):
+    it is then skipped and left out of the result."""
     raw_dir = Path(raw_dir)
     codes = load_codes(raw_dir / "codes")
     tables = {}
     for path in raw_tables(raw_dir):
+        if fresh is not None and fresh(path):
+            continue
         table = validate_table(path, codes)
         tables[table.name] = table
     return codes, tables

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import select
 import signal
 import socket
 import struct
@@ -59,7 +60,8 @@ def delegate(script: str, argv: list[str]) -> int | None:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(path)
-            request = json.dumps({"script": os.path.abspath(script), "argv": argv, "cwd": os.getcwd()}).encode()
+            request = {"script": os.path.abspath(script), "argv": argv, "cwd": os.getcwd()}
+            request = json.dumps({**request, "owner": os.environ.get("CRITMET_OWNER", "")}).encode()
             socket.send_fds(conn, [struct.pack("!I", len(request)) + request], [0, 1, 2])
             reply = conn.recv(4)
             if len(reply) != 4:
@@ -70,15 +72,26 @@ def delegate(script: str, argv: list[str]) -> int | None:
 
 
 def run(script: str, main) -> int:
-    """The end of every adapter: delegate to the server, or run `main()` here."""
+    """The end of every adapter: delegate to the server, or run `main()` here. Either way the job dies
+    with the build that started it (critmet.lifeline)."""
+    from critmet.lifeline import watch_owner
+
+    watch_owner()
     code = delegate(script, sys.argv[1:])
     return main() if code is None else code
 
 
 # ------------------------------------------------------------------------------------------------ server
 def _child(request: dict, fds: list[int]) -> None:
-    """In the forked child: become the job (streams, folder, arguments) and run the adapter."""
+    """In the forked child: become the job (streams, folder, arguments) and run the adapter. It dies with
+    the server (PR_SET_PDEATHSIG) and with the build's owner (a watch thread: threads do not survive fork)."""
+    from critmet.lifeline import OWNER_ENV, die_with_parent, watch_owner
+
+    die_with_parent()
     os.environ.pop(SOCKET_ENV, None)
+    if request.get("owner"):
+        os.environ[OWNER_ENV] = request["owner"]
+    watch_owner()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for target, fd in zip((0, 1, 2), fds, strict=True):
         os.dup2(fd, target)
@@ -103,6 +116,13 @@ def _child(request: dict, fds: list[int]) -> None:
     os._exit(code)
 
 
+def _peek(conn: socket.socket) -> bytes:
+    try:
+        return conn.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return b""
+
+
 def _handle(conn: socket.socket) -> None:
     with conn:
         head, fds, _, _ = socket.recv_fds(conn, 4, 3)
@@ -120,16 +140,31 @@ def _handle(conn: socket.socket) -> None:
             _child(request, fds)
         for fd in fds:
             os.close(fd)
-        _, status = os.waitpid(pid, 0)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            readable, _, _ = select.select([conn], [], [], 0.1)
+            if readable and not _peek(conn):  # the job's adapter is gone (killed): its work stops too
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return
         code = os.waitstatus_to_exitcode(status)
         conn.sendall(struct.pack("!i", code if code >= 0 else 128 - code))
 
 
-def serve(path: str, owner: int) -> None:
-    """Preload the heavy modules, then fork a child per request until the owner (Snakemake) is gone."""
+def serve(path: str, owner: str) -> None:
+    """Preload the heavy modules, then fork a child per request until the owner (Snakemake) is gone.
+    `owner` is a critmet.lifeline token; when the owner dies the server kills itself at once, and its
+    children die with it (PR_SET_PDEATHSIG)."""
     import importlib
 
     import matplotlib
+
+    from critmet.lifeline import OWNER_ENV, alive, watch_owner
+
+    os.environ[OWNER_ENV] = owner
+    watch_owner()
 
     matplotlib.use("Agg")
     for name in PRELOAD:
@@ -143,9 +178,7 @@ def serve(path: str, owner: int) -> None:
     last = time.monotonic()
     try:
         while time.monotonic() - last < IDLE_SECONDS:
-            try:
-                os.kill(owner, 0)
-            except OSError:
+            if not alive(owner):
                 break
             try:
                 conn, _ = server.accept()
@@ -164,15 +197,18 @@ def start(owner: int) -> tuple[str, object] | None:
     import subprocess
     import tempfile
 
+    from critmet.lifeline import die_with_parent, token
+
     if os.environ.get(DISABLE_ENV):
         return None
     path = os.path.join(tempfile.gettempdir(), f"critmet-worker-{owner}.sock")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "critmet.worker", path, str(owner)],
+        [sys.executable, "-m", "critmet.worker", path, token(owner)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=die_with_parent if owner == os.getpid() else None,  # noqa: PLW1509 (no threads yet)
     )
     return path, proc
 
@@ -185,4 +221,4 @@ def stop(handle) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], sys.argv[2])
