@@ -12,6 +12,7 @@ connecting) an adapter simply runs in its own process. Set CRITMET_NO_WORKER=1 t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
@@ -172,6 +173,7 @@ def serve(path: str, owner: str) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = f"{path}.{os.getpid()}"
     server.bind(tmp)
+    os.chmod(tmp, 0o600)  # only this user may connect (the folder is private too)
     server.listen(16)
     os.replace(tmp, path)  # appears only when ready
     server.settimeout(1.0)
@@ -190,6 +192,8 @@ def serve(path: str, owner: str) -> None:
     finally:
         server.close()
         Path(path).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the private folder start() made for the socket
+            Path(path).parent.rmdir()
 
 
 def start(owner: int) -> tuple[str, object] | None:
@@ -201,7 +205,8 @@ def start(owner: int) -> tuple[str, object] | None:
 
     if os.environ.get(DISABLE_ENV):
         return None
-    path = os.path.join(tempfile.gettempdir(), f"critmet-worker-{owner}.sock")
+    # a folder of its own, mode 0700 (mkdtemp), holding a socket of mode 0600: no other user can reach it
+    path = os.path.join(tempfile.mkdtemp(prefix=f"critmet-worker-{owner}-"), "worker.sock")
     proc = subprocess.Popen(
         [sys.executable, "-m", "critmet.worker", path, token(owner)],
         stdin=subprocess.DEVNULL,
