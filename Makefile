@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
 
-.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance clean
+.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance proof clean
 
 report: deps
 	$(SNAKEMAKE) all
@@ -40,6 +40,10 @@ benchmark: deps
 # rule, code and parameters that made it.
 provenance: report
 	$(BIN)/snakemake --report results/report/provenance.html
+
+# Proof sheets: every page of both languages as PNG and one contact sheet per language, in results/proof/.
+proof: report
+	$(BIN)/python workflow/tools/proof.py --report results/report --out results/proof
 
 # Unattended runs (cron, systemd timer, CI schedule): build, then publish an edition only if the PDFs changed.
 scheduled: deps

@@ -7,7 +7,7 @@ beside it. Boxes are packed greedily in tiers inside their lane, each marker on 
 leader lines), so no two labels overlap; the label size is the largest at which every lane fits, shared by
 the timelines of one language. Undated events (策定中) sit in a column at the right end under an 'in
 preparation' header. Update arrows (kind = update_marker) are not drawn: which two events each arrow joins
-is not recorded in the data, so their count is given in the footnote. Annotations are left to the page text.
+is not recorded in the data (the audit lists them). Annotations are left to the page text.
 
 Funnel: the three input lists, then Step 1-3 and the final two minerals, as bars centred on one axis whose
 widths are the counts, with the step name on the left and the step's mineral symbols on the right.
@@ -446,8 +446,6 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     marker_items = style.label("list_sep").join(
         style.label("policy_timeline.markers", marker=m, count=c) for m, c in marker_counts.items()
     )
-    if marker_counts:
-        notes.append(style.label("policy_timeline.markers_note", items=marker_items))
     sep = "。" if style.lang == "ja" else ". "
     fig.text(
         0.06 / fig_w,
@@ -494,7 +492,6 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
         undated=style.label("policy_timeline.alt_undated", n=len(undated), items=sep.join(i.raw for i in undated))
         if undated
         else "",
-        markers=style.label("policy_timeline.alt_markers", items=info["marker_items"]) if info["marker_counts"] else "",
     )
     values = {
         "jurisdiction": jurisdiction,

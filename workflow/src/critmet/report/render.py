@@ -57,7 +57,7 @@ def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: d
     """All text files of one language, rendered. A page without a text file is an error naming it."""
     values = {name: item["value"] for name, item in variables.items()}
     texts = {}
-    for name in ["common", "figures", *page_ids]:
+    for name in ["common", "figures", "appendix", *page_ids]:
         path = text_dir / lang / f"{name}.yaml"
         if not path.exists():
             raise ReportError(f"{path}: missing text file for page '{name}' ({lang})")
@@ -78,6 +78,11 @@ def check_same_keys(a: dict, b: dict, where: str) -> None:
             raise ReportError(f"{where}: {len(a)} items in one language, {len(b)} in the other")
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             check_same_keys(x, y, f"{where}[{i}]")
+
+
+def data_notes_on(config: dict) -> bool:
+    """config.yaml `appendix.data_notes`: add the appendix "Notes on the data" (off unless switched on)."""
+    return bool((config.get("appendix") or {}).get("data_notes", False))
 
 
 def figure_context(figures_dir: Path, page_specs: list[dict], lang: str) -> dict:
@@ -110,6 +115,7 @@ def build_html(
     figs = figure_context(inputs.figures_dir, pages, lang)
     template = env.get_template("report.html.j2")
     css_dir = (inputs.templates_dir / "css").resolve()
+    view = data.for_lang(lang, texts["common"]["labels"])
     try:
         return template.render(
             lang=lang,
@@ -118,10 +124,11 @@ def build_html(
             v={name: item["value"] for name, item in variables.items()},
             figs=figs,
             config=inputs.config,
-            data=data.for_lang(lang, texts["common"]["labels"]),
+            data=view,
             changes=read_json(inputs.changes_json)
             if inputs.changes_json
             else {"first": True, "values": [], "inputs": []},
+            appendix=view.data_notes() if data_notes_on(inputs.config) else None,
             css=[(css_dir / name).as_uri() for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
         )
     except jinja2.UndefinedError as exc:
@@ -171,7 +178,8 @@ def overflowing_pages(document, pages: list[dict]) -> list[str]:
                 f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
                 "into the footnotes or past the slide"
             )
-    if len(document.pages) != len(pages):
+    appendix_pages = sum(1 for p in document.pages if next(_boxes_with_class(p._page_box, "appendix"), None))
+    if len(document.pages) != len(pages) + appendix_pages:
         problems.append(
             f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
             "overflowed onto an extra page"
@@ -192,7 +200,7 @@ class Report:
         self.data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
         page_ids = [p["id"] for p in self.pages]
         self.texts = {lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs}
-        for name in ["common", "figures", *page_ids]:
+        for name in ["common", "figures", "appendix", *page_ids]:
             for lang in langs[1:]:
                 check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
 
