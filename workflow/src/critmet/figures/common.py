@@ -102,10 +102,26 @@ def family_module(family: str):
     return importlib.import_module(f"critmet.figures.{family}")
 
 
+def enforce_type_floor(fig: Figure, floor: float) -> int:
+    """Raise every text of the figure smaller than `floor` points to `floor` (the figure is placed at its
+    natural size, so this is the printed size). Returns how many texts were raised."""
+    from matplotlib.text import Text
+
+    raised = 0
+    for text in fig.findobj(Text):
+        if text.get_text().strip() and text.get_visible() and text.get_fontsize() < floor - 1e-9:
+            text.set_fontsize(floor)
+            raised += 1
+    return raised
+
+
 def draw_family(module: str, data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
-    """Draw the named figures of a family module in one language (inside the style context)."""
+    """Draw the named figures of a family module in one language (inside the style context); no chart
+    text is smaller than the style's floor."""
     with style.context():
         drawn = family_module(module).draw(data, style, figures)
+        for item in drawn.values():
+            enforce_type_floor(item.fig, style.config["font"]["floor"])
     return drawn
 
 

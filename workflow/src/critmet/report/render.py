@@ -156,28 +156,58 @@ def _boxes_with_class(box, name: str):
             yield b
 
 
-def overflowing_pages(document, pages: list[dict]) -> list[str]:
-    """Pages whose content runs into the footnotes or past the bottom of the slide (it would be clipped)."""
-    problems = []
-    for page_box, page in zip((p._page_box for p in document.pages), pages, strict=False):
+def _slide_id(page_box) -> str | None:
+    slide = next(_boxes_with_class(page_box, "slide"), None)
+    return slide.element.get("id") if slide is not None else None
+
+
+def overflows(document, pages: list[dict]) -> dict[str, str]:
+    """Content pages whose content runs into the footnotes or past the bottom of the slide (it would be
+    clipped), or that spilled onto a second PDF page: {page id: what is wrong}."""
+    return measure(document, pages)[0]
+
+
+def measure(document, pages: list[dict]) -> tuple[dict[str, str], dict[str, float]]:
+    """(overflowing content pages, as `overflows`; the share of each content page's body height its content
+    uses, from the top of the body to the footnotes)."""
+    by_id = {page["id"]: page for page in pages}
+    problems: dict[str, str] = {}
+    fills: dict[str, float] = {}
+    seen: set[str] = set()
+    for page_box in (p._page_box for p in document.pages):
+        pid = _slide_id(page_box)
+        if pid is None:
+            continue
+        page = by_id.get(pid)
+        if pid in seen:
+            problems.setdefault(pid, f"page {page['number']} ({pid}): the slide overflowed onto an extra PDF page")
+            continue
+        seen.add(pid)
         slide = next(_boxes_with_class(page_box, "slide"), None)
-        body = next(_boxes_with_class(page_box, "body"), None) if slide is not None else None
-        if body is None or page.get("kind") != "content":
+        body = next(_boxes_with_class(page_box, "body"), None)
+        if body is None or page is None or page.get("kind") != "content":
             continue
         notes = next(_boxes_with_class(slide, "page-notes"), None)
         if notes is None:
-            problems.append(f"page {page['number']} ({page['id']}): its footnotes were pushed off the slide")
+            problems[pid] = f"page {page['number']} ({pid}): its footnotes were pushed off the slide"
             continue
-        limit = notes.position_y if notes is not None else slide.position_y + slide.margin_height()
+        limit = notes.position_y
         bottom = max(
             (b.position_y + b.margin_top + b.border_height() for b in body.descendants() if b.border_height()),
             default=body.position_y,
         )
+        fills[pid] = (bottom - body.position_y) / max(1.0, limit - body.position_y)
         if bottom > limit + 1:
-            problems.append(
-                f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
+            problems[pid] = (
+                f"page {page['number']} ({pid}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
                 "into the footnotes or past the slide"
             )
+    return problems, fills
+
+
+def overflowing_pages(document, pages: list[dict]) -> list[str]:
+    """What `overflows` finds, plus a PDF whose page count differs from the page structure."""
+    problems = list(overflows(document, pages).values())
     appendix_pages = sum(1 for p in document.pages if next(_boxes_with_class(p._page_box, "appendix"), None))
     if len(document.pages) != len(pages) + appendix_pages:
         problems.append(
@@ -185,6 +215,12 @@ def overflowing_pages(document, pages: list[dict]) -> list[str]:
             "overflowed onto an extra page"
         )
     return problems
+
+
+# templates/css: .fit-1 tightens spacing; .fit-2 steps type down; .fit-3 scales charts down (below the floors:
+# tests/test_design.py lists such pages)
+FIT_LEVELS = 3
+ROOMY_BELOW = 0.75  # a page using less of its body height gets larger type and spacing (.roomy)
 
 
 class Report:
@@ -204,8 +240,35 @@ class Report:
             for lang in langs[1:]:
                 check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
 
-    def html(self, lang: str) -> str:
-        return build_html(self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data)
+    def html(self, lang: str, fit: dict[str, int] | None = None) -> str:
+        pages = [dict(page, fit=(fit or {}).get(page["id"], 0)) for page in self.pages]
+        return build_html(self.inputs, lang, self.env, self.variables, pages, self.texts[lang], self.data)
+
+    def fitted(self, lang: str, out_dir: Path):
+        """Lay out the edition so that each content page fills its slide. A page whose content uses less
+        than ROOMY_BELOW of the body height is laid out once more with larger type and spacing (`roomy`,
+        kept only if it still fits); a page that overflows is laid out again one fit level tighter (spacing
+        first, then type, then charts), up to FIT_LEVELS. Returns (html, document)."""
+        fit: dict[str, int] = {}
+        roomy_tried = False
+        while True:
+            html = self.html(lang, fit)
+            document = self.document(html, out_dir)
+            problems, fills = measure(document, self.pages)
+            changed = False
+            for pid in problems:
+                level = fit.get(pid, 0)
+                if level < 0:  # roomy did not fit: back to the scale, for good
+                    fit[pid], changed = 0, True
+                elif level < FIT_LEVELS:
+                    fit[pid], changed = level + 1, True
+            if not roomy_tried:
+                roomy_tried = True
+                for pid, used in fills.items():
+                    if used < ROOMY_BELOW and pid not in problems and fit.get(pid, 0) == 0:
+                        fit[pid], changed = -1, True
+            if not changed:
+                return html, document
 
     def document(self, html: str, out_dir: Path):
         import weasyprint
@@ -219,9 +282,8 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:
     """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf."""
     out_dir = Path(out_dir)
     report = Report(inputs, [lang])
-    html = report.html(lang)
+    html, document = report.fitted(lang, out_dir)
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
-    document = report.document(html, out_dir)
     for problem in overflowing_pages(document, report.pages):
         print(f"warning: {lang}: {problem}")
     pdf = document.write_pdf(**PDF_OPTIONS)
@@ -235,7 +297,7 @@ def render_bilingual(inputs: Inputs, out_path: str | Path) -> Path:
     out_path = Path(out_path)
     langs = inputs.config["languages"]
     report = Report(inputs, langs)
-    documents = [report.document(report.html(lang), out_path.parent) for lang in langs]
+    documents = [report.fitted(lang, out_path.parent)[1] for lang in langs]
     combined = documents[0].copy([page for doc in documents for page in doc.pages])
     buf = io.BytesIO()
     combined.write_pdf(buf, **PDF_OPTIONS)
