@@ -105,7 +105,7 @@ class Style:
         if len(text) <= width:
             return text
         if self.lang != "ja":
-            return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+            return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
         if "\n" in text:
             return "\n".join(self.wrap(part, width) for part in text.split("\n"))
         units: list[str] = []
