@@ -204,8 +204,8 @@ def test_timeline_year_ticks_and_footnote(policy, name):
     markers = events[(events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "update_marker")]
     footnote = _by_gid(drawn[name].fig, "footnote", Text)[""].get_text()
     assert len(markers) > 0
-    for label, count in markers[f"event_{style.lang}"].value_counts().items():  # e.g. 「更新」矢印4件
-        assert style.label("policy_timeline.markers", marker=label, count=count) in footnote
+    for label in markers[f"event_{style.lang}"].unique():  # the slide says nothing about arrows not drawn
+        assert label not in footnote and "矢印" not in footnote and "arrow" not in footnote
     assert drawn[name].values["update_markers_not_drawn"] == markers["event_id"].tolist()
     n = ((events["jurisdiction"] == TIMELINES[name]) & (events["kind"] == "event")).sum()
     assert str(n) in drawn[name].alt

@@ -540,7 +540,7 @@ def draw_funnel(frame, style: Style) -> tuple[Figure, dict]:
     ax.axis("off")
 
     name_w = 13 if style.lang == "ja" else 24
-    mineral_w = 20  # characters per line of symbols
+    mineral_w = 14  # characters per line of symbols
     bars = {}
     prev = None
     for i, (_, row) in enumerate(frame.iterrows()):
