@@ -219,7 +219,7 @@ def test_pages_stepped_below_the_scale_are_few(page_layouts, chars, lang):
     deck is meant to have none, but these are the pages that do not yet meet the floors."""
     stepped = [p.page_id for p in page_layouts[lang] if p.fit >= 2]
     bad = floor_violations(page_layouts, chars, lang)
-    assert all("(fit 2)" in k or "(fit 3)" in k for k in bad)
+    assert all(any(pid in k for k in bad) for pid in stepped)  # stepping down is seen in the PDF's sizes
     assert len(stepped) <= 12, stepped
 
 
