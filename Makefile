@@ -13,7 +13,7 @@ export MPLBACKEND := Agg
 PROFILE ?= profiles/default
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile $(PROFILE) $(if $(filter command line environment,$(origin CORES)),--cores $(CORES))
 
-.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance preview clean
+.PHONY: report test deps sysdeps figures data lint dag benchmark scheduled provenance preview proof clean
 
 # critmet.build checks every input first (one-line messages), takes this folder's build lock (a build killed
 # before needs no manual step; a build still running is named and left alone), and runs Snakemake tied to
@@ -52,6 +52,10 @@ benchmark: deps
 # rule, code and parameters that made it.
 provenance: report
 	$(BIN)/snakemake --report results/report/provenance.html
+
+# Proof sheets: every page of both languages as PNG and one contact sheet per language, in results/proof/.
+proof: report
+	$(BIN)/python workflow/tools/proof.py --report results/report --out results/proof
 
 # Unattended runs (cron, systemd timer, CI schedule): build, then publish an edition only if the PDFs changed.
 # make turns every failure into exit 2: a scheduler should call `.venv/bin/python -m critmet.scheduled`

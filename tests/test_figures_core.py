@@ -61,7 +61,7 @@ def test_pie_with_unprinted_slices_shows_them_hatched_not_invented(cleaned):
     assert len(hatched) == 1  # Korea and Russia: printed without values
     assert hatched[0].theta2 - hatched[0].theta1 == pytest.approx(360 * 3 / 100)  # 100 - (59 + 7 + 5 + 26)
     legend_texts = [t.get_text() for t in drawn["ga_pie_imports_2022"].fig.legends[0].get_texts()]
-    assert any("South Korea" in t and "no value printed" in t for t in legend_texts)
+    assert any("South Korea" in t and "share not available" in t for t in legend_texts)
 
 
 @pytest.mark.parametrize("lang", LANGS)

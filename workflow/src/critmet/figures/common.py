@@ -102,10 +102,59 @@ def family_module(family: str):
     return importlib.import_module(f"critmet.figures.{family}")
 
 
+def enforce_type_floor(fig: Figure, floor: float) -> int:
+    """Raise every text of the figure smaller than `floor` points to `floor` (the figure is placed at its
+    natural size, so this is the printed size). Returns how many texts were raised."""
+    from matplotlib.text import Text
+
+    raised = 0
+    for text in fig.findobj(Text):
+        if text.get_text().strip() and text.get_visible() and text.get_fontsize() < floor - 1e-9:
+            text.set_fontsize(floor)
+            raised += 1
+    return raised
+
+
+def fit_inside(fig: Figure, pad_in: float = 0.04, rounds: int = 3) -> None:
+    """Keep every text inside the figure box (the page clips a chart at its box): where labels, ticks or a
+    legend reach past an edge, the axes are moved and shrunk so that the whole drawing fits, by up to
+    `rounds` passes. Texts placed in figure coordinates keep their place."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    width, height = fig.get_size_inches()
+    for _ in range(rounds):
+        box = fig.get_tightbbox(renderer)
+        if box is None:
+            return
+        x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+        if x0 >= -1e-3 and y0 >= -1e-3 and x1 <= width + 1e-3 and y1 <= height + 1e-3:
+            return
+        sx = (width - 2 * pad_in) / max(x1 - x0, 1e-6) if (x0 < 0 or x1 > width) else 1.0
+        sy = (height - 2 * pad_in) / max(y1 - y0, 1e-6) if (y0 < 0 or y1 > height) else 1.0
+        ox = pad_in - x0 * sx if sx != 1.0 else 0.0
+        oy = pad_in - y0 * sy if sy != 1.0 else 0.0
+        for ax in fig.axes:
+            p = ax.get_position()
+            ax.set_position(
+                Bbox.from_extents(
+                    (p.x0 * width * sx + ox) / width,
+                    (p.y0 * height * sy + oy) / height,
+                    (p.x1 * width * sx + ox) / width,
+                    (p.y1 * height * sy + oy) / height,
+                )
+            )
+
+
 def draw_family(module: str, data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
-    """Draw the named figures of a family module in one language (inside the style context)."""
+    """Draw the named figures of a family module in one language (inside the style context); no chart
+    text is smaller than the style's floor."""
     with style.context():
         drawn = family_module(module).draw(data, style, figures)
+        for item in drawn.values():
+            enforce_type_floor(item.fig, style.config["font"]["floor"])
+            fit_inside(item.fig)
     return drawn
 
 

@@ -287,7 +287,7 @@ def draw_map(frame, axis: dict, style: Style) -> tuple[Figure, dict]:
         fig.text(
             0.02,
             0.015,
-            style.wrap(style.label("policy_gan.footnote"), 62 if style.lang == "ja" else 110),
+            style.wrap(style.label("policy_gan.footnote"), 42 if style.lang == "ja" else 80),
             ha="left",
             va="bottom",
             fontsize=small - 1.0,

@@ -33,7 +33,7 @@ from critmet.report.filters import num
 FIGURE_JURISDICTION = {"policy_timeline_eu": "EUR", "policy_timeline_us": "US", "policy_timeline_cn": "CN"}
 FUNNEL = "mineral_funnel"
 AXIS_START, AXIS_END = 2010, 2023  # first and last year drawn (one tick each)
-FONT_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # label sizes tried, largest first, until every lane fits the figure
+FONT_SIZES = (8.5, 8.0, 7.5)  # label sizes tried (chart floor 7.5 pt), largest first, until every lane fits the figure
 WRAPS = {"ja": (8, 10, 12, 14, 16, 19), "en": (18, 22, 26, 30, 34, 40)}  # label widths tried (characters)
 UNDATED_WRAP = {"ja": 12, "en": 24}  # label width in the 'in preparation' column
 BOX_PAD = 0.22  # label box padding, in units of the font size
@@ -419,16 +419,23 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     if unknown:
         raise ValueError(f"policy_events: update arrows in lanes {unknown}, which hold no event of {jurisdiction}")
 
+    # the lowest figure between the `full` and `full_max` slots in which the labels fit (type never below
+    # the chart floor: a timeline grows rather than shrinks its labels)
     fig_w, fig_h = style.size("full")
-    fig = Figure(figsize=(fig_w, fig_h))
-    renderer = FigureCanvasAgg(fig).get_renderer()
+    max_h = style.size("full_max")[1]
     has_undated = any(it.undated for it in items)
     bottom_in, top_in = 0.42, (0.2 if has_undated else 0.06)
     ax_w_in = fig_w - LABEL_COL_IN - 0.08
-    avail_h = fig_h - bottom_in - top_in
-    fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows)
-    if fitted is None:
-        raise ValueError(f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {fig_h} in")
+    while True:
+        fig = Figure(figsize=(fig_w, fig_h))
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        avail_h = fig_h - bottom_in - top_in
+        fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows)
+        if fitted is not None:
+            break
+        if fig_h >= max_h - 1e-9:
+            raise ValueError(f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {max_h} in")
+        fig_h = min(max_h, round(fig_h + 0.15, 2))
     size, heights, extra, lane_texts, strips, arrow_h = fitted
 
     ax = fig.add_axes((LABEL_COL_IN / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
@@ -598,7 +605,6 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
         undated=style.label("policy_timeline.alt_undated", n=len(undated), items=sep.join(i.raw for i in undated))
         if undated
         else "",
-        markers=style.label("policy_timeline.alt_markers", items=info["marker_items"]) if info["marker_counts"] else "",
     )
     values = {
         "jurisdiction": jurisdiction,
@@ -696,7 +702,7 @@ def draw_funnel(frame, style: Style) -> tuple[Figure, dict]:
     ax.axis("off")
 
     name_w = 13 if style.lang == "ja" else 24
-    mineral_w = 20  # characters per line of symbols
+    mineral_w = 14  # characters per line of symbols
     bars = {}
     prev = None
     for i, (_, row) in enumerate(frame.iterrows()):

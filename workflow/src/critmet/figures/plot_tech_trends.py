@@ -85,7 +85,7 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     stages = style.order("tech_stage")
     fig = Figure(figsize=style.size("wide"))
     fig_w, fig_h = fig.get_size_inches()
-    ncol = 6 if style.lang == "ja" else 3  # legend columns: the English stage names are longer
+    ncol = 3 if style.lang == "ja" else 2  # legend columns (the chart is 4.75 in wide; English names are longer)
     legend_rows = math.ceil(len(stages) / ncol) + 1  # + one row for the hatched 'not determined' entry
     row_in = 0.19  # height of one legend row, inches
     bottom_in = 0.10 + row_in * legend_rows + 0.34  # legend, then room for the x tick labels

@@ -94,38 +94,59 @@ class Style:
         return [code for code, e in self.codes.entries.items() if e["kind"] == kind]
 
     def wrap(self, text: str, width: int) -> str:
-        """Wrap a label into lines of about `width` characters. Japanese breaks before an opening bracket
-        when it can, and never puts closing punctuation at the start of a line."""
+        """Wrap a label into lines of about `width` characters. Japanese breaks between BudouX phrases
+        (never inside a word), before an opening bracket when it can, and never puts closing punctuation
+        at the start of a line; a phrase longer than a line is cut by characters."""
         import textwrap
 
+        from critmet.report.filters import ja_phrases
         from critmet.report.text import NO_LINE_END, NO_LINE_START
 
         if len(text) <= width:
             return text
-        if self.lang == "ja":
-            cut = text.find("（")
-            if 0 < cut <= width + 2:
-                return text[:cut] + "\n" + self.wrap(text[cut:], width)
-            lines = [text[i : i + width] for i in range(0, len(text), width)]
-            for i in range(1, len(lines)):
-                while lines[i] and lines[i][0] in NO_LINE_START:
-                    lines[i - 1] += lines[i][0]
-                    lines[i] = lines[i][1:]
-                while lines[i - 1] and lines[i - 1][-1] in NO_LINE_END:
-                    lines[i] = lines[i - 1][-1] + lines[i]
-                    lines[i - 1] = lines[i - 1][:-1]
-            return "\n".join(line for line in lines if line)
-        return "\n".join(textwrap.wrap(text, width))
+        if self.lang != "ja":
+            return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
+        if "\n" in text:
+            return "\n".join(self.wrap(part, width) for part in text.split("\n"))
+        units: list[str] = []
+        for phrase in ja_phrases(text):
+            cut = phrase.find("（")
+            parts = [phrase[:cut], phrase[cut:]] if cut > 0 else [phrase]
+            for part in parts:
+                while len(part) > width:  # a phrase longer than a line: cut by characters
+                    units.append(part[:width])
+                    part = part[width:]
+                units.append(part)
+        lines = [""]
+        for unit in units:
+            if lines[-1] and len(lines[-1]) + len(unit) > width:
+                lines.append(unit)
+            else:
+                lines[-1] += unit
+        for i in range(1, len(lines)):  # kinsoku, should a cut fall next to punctuation
+            while lines[i] and lines[i][0] in NO_LINE_START:
+                lines[i - 1] += lines[i][0]
+                lines[i] = lines[i][1:]
+            while lines[i - 1] and lines[i - 1][-1] in NO_LINE_END:
+                lines[i] = lines[i - 1][-1] + lines[i]
+                lines[i - 1] = lines[i - 1][:-1]
+        return "\n".join(line for line in lines if line)
 
     def size(self, slot: str) -> tuple[float, float]:
-        return tuple(self.config["sizes"][slot])
+        """The figure size (inches) of a page slot; `slot@<lang>` in style.yaml overrides it for a language."""
+        sizes = self.config["sizes"]
+        return tuple(sizes.get(f"{slot}@{self.lang}", sizes[slot]))
 
     # --------------------------------------------------------------- context
     def rc(self) -> dict:
         font = self.config["font"]
         _font_path(font["family"])
+        families = [font["family"]]
+        if self.lang != "ja":  # English: a Latin face first, the CJK face for any Japanese glyph
+            _font_path(font["family_latin"])
+            families = [font["family_latin"], font["family"]]
         return {
-            "font.family": [font["family"]],
+            "font.family": families,
             "font.size": font["size"],
             "axes.titlesize": font["title_size"],
             "axes.labelsize": font["size"],

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
-from jinja2 import Undefined
+from jinja2 import Undefined, pass_context
+
+WORD_JOINER = "\u2060"
+LONGEST_KEPT_PHRASE = 14  # a longer phrase may still break inside (a narrow cell must not overflow)
 
 
 def _check(value, name):
@@ -46,7 +50,42 @@ def plain(text: str) -> str:
     return str(text).replace("\u2060", "")
 
 
+@functools.cache
+def _budoux_parser():
+    import budoux
+
+    return budoux.load_default_japanese_parser()
+
+
+def ja_phrases(text: str) -> list[str]:
+    """Japanese text cut into BudouX phrases (the units a Japanese reader does not want split across lines)."""
+    return _budoux_parser().parse(str(text)) if text else []
+
+
+def keep_phrases(text: str) -> str:
+    """Japanese text whose lines may break only between BudouX phrases: the characters of each phrase are
+    joined by U+2060 WORD JOINER, which Pango never breaks at; kinsoku (UAX #14) still applies at the
+    phrase boundaries. Phrases longer than LONGEST_KEPT_PHRASE characters are left breakable."""
+    out = []
+    for phrase in ja_phrases(text):
+        if len(phrase) <= LONGEST_KEPT_PHRASE and not any(c.isspace() for c in phrase):
+            phrase = WORD_JOINER.join(phrase)
+        out.append(phrase)
+    return "".join(out)
+
+
+@pass_context
+def phrases(context, text) -> str:
+    """`{{ heading | phrases }}`: in the Japanese edition, no line break inside a BudouX phrase."""
+    if isinstance(text, Undefined):
+        str(text)
+    if context.get("lang") != "ja":
+        return text
+    return keep_phrases(str(text))
+
+
 FILTERS = {
+    "phrases": phrases,
     "plain": plain,
     "num": num,
     "signed": signed,

@@ -60,7 +60,7 @@ def load_texts(text_dir: Path, lang: str, page_ids: list[str], env, variables: d
     """All text files of one language, rendered. A page without a text file is an error naming it."""
     values = {name: item["value"] for name, item in variables.items()}
     texts = {}
-    for name in ["common", "figures", *page_ids]:
+    for name in ["common", "figures", "appendix", *page_ids]:
         path = text_dir / lang / f"{name}.yaml"
         if not path.exists():
             raise ReportError(f"{path}: missing text file for page '{name}' ({lang})")
@@ -82,6 +82,11 @@ def check_same_keys(a: dict, b: dict, where: str) -> None:
             raise ReportError(f"{where}: {len(a)} items in one language, {len(b)} in the other")
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             check_same_keys(x, y, f"{where}[{i}]")
+
+
+def data_notes_on(config: dict) -> bool:
+    """config.yaml `appendix.data_notes`: add the appendix "Notes on the data" (off unless switched on)."""
+    return bool((config.get("appendix") or {}).get("data_notes", False))
 
 
 def relative_href(target: Path, html_dir: Path) -> str:
@@ -129,6 +134,7 @@ def build_html(
     """The HTML of one language, its links relative to `html_dir` (where it is written; stylesheets in css/)."""
     figs = figure_context(inputs.figures_dir, pages, lang, html_dir)
     template = env.get_template("report.html.j2")
+    view = data.for_lang(lang, texts["common"]["labels"])
     try:
         return template.render(
             lang=lang,
@@ -137,10 +143,11 @@ def build_html(
             v={name: item["value"] for name, item in variables.items()},
             figs=figs,
             config=inputs.config,
-            data=data.for_lang(lang, texts["common"]["labels"]),
+            data=view,
             changes=read_json(inputs.changes_json)
             if inputs.changes_json
             else {"first": True, "values": [], "inputs": []},
+            appendix=view.data_notes() if data_notes_on(inputs.config) else None,
             css=[f"css/{name}" for name in ("fonts.css", "page.css", "components.css", f"lang-{lang}.css")],
         )
     except jinja2.UndefinedError as exc:
@@ -168,34 +175,71 @@ def _boxes_with_class(box, name: str):
             yield b
 
 
-def overflowing_pages(document, pages: list[dict]) -> list[str]:
-    """Pages whose content runs into the footnotes or past the bottom of the slide (it would be clipped)."""
-    problems = []
-    for page_box, page in zip((p._page_box for p in document.pages), pages, strict=False):
+def _slide_id(page_box) -> str | None:
+    slide = next(_boxes_with_class(page_box, "slide"), None)
+    return slide.element.get("id") if slide is not None else None
+
+
+def overflows(document, pages: list[dict]) -> dict[str, str]:
+    """Content pages whose content runs into the footnotes or past the bottom of the slide (it would be
+    clipped), or that spilled onto a second PDF page: {page id: what is wrong}."""
+    return measure(document, pages)[0]
+
+
+def measure(document, pages: list[dict]) -> tuple[dict[str, str], dict[str, float]]:
+    """(overflowing content pages, as `overflows`; the share of each content page's body height its content
+    uses, from the top of the body to the footnotes)."""
+    by_id = {page["id"]: page for page in pages}
+    problems: dict[str, str] = {}
+    fills: dict[str, float] = {}
+    seen: set[str] = set()
+    for page_box in (p._page_box for p in document.pages):
+        pid = _slide_id(page_box)
+        if pid is None:
+            continue
+        page = by_id.get(pid)
+        if pid in seen:
+            problems.setdefault(pid, f"page {page['number']} ({pid}): the slide overflowed onto an extra PDF page")
+            continue
+        seen.add(pid)
         slide = next(_boxes_with_class(page_box, "slide"), None)
-        body = next(_boxes_with_class(page_box, "body"), None) if slide is not None else None
-        if body is None or page.get("kind") != "content":
+        body = next(_boxes_with_class(page_box, "body"), None)
+        if body is None or page is None or page.get("kind") != "content":
             continue
         notes = next(_boxes_with_class(slide, "page-notes"), None)
         if notes is None:
-            problems.append(f"page {page['number']} ({page['id']}): its footnotes were pushed off the slide")
+            problems[pid] = f"page {page['number']} ({pid}): its footnotes were pushed off the slide"
             continue
-        limit = notes.position_y if notes is not None else slide.position_y + slide.margin_height()
+        limit = notes.position_y
         bottom = max(
             (b.position_y + b.margin_top + b.border_height() for b in body.descendants() if b.border_height()),
             default=body.position_y,
         )
+        fills[pid] = (bottom - body.position_y) / max(1.0, limit - body.position_y)
         if bottom > limit + 1:
-            problems.append(
-                f"page {page['number']} ({page['id']}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
+            problems[pid] = (
+                f"page {page['number']} ({pid}): content runs {(bottom - limit) * PX_TO_MM:.0f} mm "
                 "into the footnotes or past the slide"
             )
-    if len(document.pages) != len(pages):
+    return problems, fills
+
+
+def overflowing_pages(document, pages: list[dict]) -> list[str]:
+    """What `overflows` finds, plus a PDF whose page count differs from the page structure."""
+    problems = list(overflows(document, pages).values())
+    appendix_pages = sum(1 for p in document.pages if next(_boxes_with_class(p._page_box, "appendix"), None))
+    if len(document.pages) != len(pages) + appendix_pages:
         problems.append(
             f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
             "overflowed onto an extra page"
         )
     return problems
+
+
+# templates/css: .fit-1 tightens spacing; .fit-2 steps type down; .fit-3 scales charts down (below the floors:
+# tests/test_design.py lists such pages)
+FIT_LEVELS = 3
+ROOMY_BELOW = 0.75  # a page using less of its body height gets larger type and spacing (.roomy)
 
 
 class Report:
@@ -211,14 +255,39 @@ class Report:
         self.data = DataTables(inputs.data_dir, inputs.raw_dir, codes, inputs.config)
         page_ids = [p["id"] for p in self.pages]
         self.texts = {lang: load_texts(inputs.text_dir, lang, page_ids, self.env, self.variables) for lang in langs}
-        for name in ["common", "figures", *page_ids]:
+        for name in ["common", "figures", "appendix", *page_ids]:
             for lang in langs[1:]:
                 check_same_keys(self.texts[langs[0]][name], self.texts[lang][name], f"templates/text/*/{name}.yaml")
 
-    def html(self, lang: str, html_dir: Path) -> str:
-        return build_html(
-            self.inputs, lang, self.env, self.variables, self.pages, self.texts[lang], self.data, html_dir
-        )
+    def html(self, lang: str, html_dir: Path, fit: dict[str, int] | None = None) -> str:
+        pages = [dict(page, fit=(fit or {}).get(page["id"], 0)) for page in self.pages]
+        return build_html(self.inputs, lang, self.env, self.variables, pages, self.texts[lang], self.data, html_dir)
+
+    def fitted(self, lang: str, out_dir: Path):
+        """Lay out the edition so that each content page fills its slide. A page whose content uses less
+        than ROOMY_BELOW of the body height is laid out once more with larger type and spacing (`roomy`,
+        kept only if it still fits); a page that overflows is laid out again one fit level tighter (spacing
+        first, then type, then charts), up to FIT_LEVELS. Returns (html, document)."""
+        fit: dict[str, int] = {}
+        roomy_tried = False
+        while True:
+            html = self.html(lang, out_dir, fit)
+            document = self.document(html, out_dir)
+            problems, fills = measure(document, self.pages)
+            changed = False
+            for pid in problems:
+                level = fit.get(pid, 0)
+                if level < 0:  # roomy did not fit: back to the scale, for good
+                    fit[pid], changed = 0, True
+                elif level < FIT_LEVELS:
+                    fit[pid], changed = level + 1, True
+            if not roomy_tried:
+                roomy_tried = True
+                for pid, used in fills.items():
+                    if used < ROOMY_BELOW and pid not in problems and fit.get(pid, 0) == 0:
+                        fit[pid], changed = -1, True
+            if not changed:
+                return html, document
 
     def document(self, html: str, out_dir: Path):
         import weasyprint
@@ -232,10 +301,9 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:
     """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf."""
     out_dir = Path(out_dir)
     report = Report(inputs, [lang])
-    html = report.html(lang, out_dir)
     copy_stylesheets(inputs.templates_dir, out_dir)
+    html, document = report.fitted(lang, out_dir)
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
-    document = report.document(html, out_dir)
     for problem in overflowing_pages(document, report.pages):
         print(f"warning: {lang}: {problem}")
     pdf = document.write_pdf(**PDF_OPTIONS)
@@ -250,7 +318,7 @@ def render_bilingual(inputs: Inputs, out_path: str | Path) -> Path:
     langs = inputs.config["languages"]
     report = Report(inputs, langs)
     copy_stylesheets(inputs.templates_dir, out_path.parent)
-    documents = [report.document(report.html(lang, out_path.parent), out_path.parent) for lang in langs]
+    documents = [report.fitted(lang, out_path.parent)[1] for lang in langs]
     combined = documents[0].copy([page for doc in documents for page in doc.pages])
     buf = io.BytesIO()
     combined.write_pdf(buf, **PDF_OPTIONS)

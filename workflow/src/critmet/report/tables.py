@@ -1,4 +1,4 @@
-"""Data the page templates place as text: summary tables, source lines, discrepancy notes, mineral chips.
+"""Data the page templates place as text: summary tables, source lines, mineral chips, the data-notes appendix.
 
 Numbers are formatted here, per language, from the cleaned data; templates only lay them out.
 """
@@ -19,17 +19,6 @@ from critmet.validate import CodeList
 def _rows(path: Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
-
-
-def first_sentence(text: str, lang: str) -> str:
-    """The first sentence of a register reason: footnotes stay short; the audit keeps the whole text."""
-    if lang == "ja":
-        head, sep, _ = text.partition("。")
-        return head + sep
-    for end in (". ", "; "):
-        if end in text:
-            return text.split(end, 1)[0] + "."
-    return text
 
 
 class DataTables:
@@ -111,13 +100,31 @@ class LangView:
                 out.append(text)
         return out
 
-    def discrepancies(self, page_no: int) -> list[str]:
-        """One sentence per inconsistency the register assigns to this page (the reason in this language)."""
-        out = []
+    def data_notes(self) -> dict:
+        """The optional appendix "Notes on the data" (config: appendix.data_notes): every entry of the
+        discrepancy register, and each raw table's notes on how it was compiled, in this language.
+        The slides themselves carry source lines and ordinary footnotes only."""
+        register = []
         for entry in sorted(self.base._register.values(), key=lambda e: e["id"]):
-            if str(page_no) in (entry.get("pages") or "").split(";"):
-                out.append(first_sentence(entry[f"reason_{self.lang}"], self.lang))
-        return out
+            pages = [p for p in (entry.get("pages") or "").split(";") if p]
+            register.append(
+                {
+                    "id": entry["id"],
+                    "pages": ", ".join(pages) if pages else "–",
+                    "printed": entry["printed"],
+                    "computed": entry["computed"],
+                    "reason": entry[f"reason_{self.lang}"],
+                }
+            )
+        tables = []
+        for path in sorted(self.base.raw_dir.glob("*.meta.yaml")):
+            meta = self.base.meta(path.name[: -len(".meta.yaml")])
+            notes = meta.get("notes")
+            if isinstance(notes, dict) and notes.get(self.lang):
+                page = meta.get("report_page") or 0
+                tables.append({"page": page, "title": meta["title"][self.lang], "notes": notes[self.lang]})
+        tables.sort(key=lambda t: (t["page"], t["title"]))
+        return {"register": register, "tables": tables}
 
     # ------------------------------------------------------------------------- policy overview
     def critical_minerals(self) -> dict:
