@@ -167,4 +167,7 @@ onsuccess:
 
 onerror:
     stop_worker(WORKER.get("handle"))
-    redo_restored_outputs(Path(workflow.basedir), [Path(log)] if log else None)
+    logs = [
+        Path(p) for p in (log if isinstance(log, (list, tuple)) else [log]) if p
+    ]  # a path, or a list of them
+    redo_restored_outputs(Path(workflow.basedir), logs or None)

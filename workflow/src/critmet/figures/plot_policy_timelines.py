@@ -605,6 +605,7 @@ def timeline(data: FigureData, style: Style, name: str, sizes=FONT_SIZES) -> Dra
         undated=style.label("policy_timeline.alt_undated", n=len(undated), items=sep.join(i.raw for i in undated))
         if undated
         else "",
+        markers=style.label("policy_timeline.alt_markers", items=info["marker_items"]) if info["marker_counts"] else "",
     )
     values = {
         "jurisdiction": jurisdiction,
