@@ -34,14 +34,16 @@ FIGURE_JURISDICTION = {"policy_timeline_eu": "EUR", "policy_timeline_us": "US", 
 FUNNEL = "mineral_funnel"
 AXIS_START, AXIS_END = 2010, 2023  # first and last year drawn (one tick each)
 FONT_SIZES = (8.5, 8.0, 7.5)  # label sizes tried (chart floor 7.5 pt), largest first, until every lane fits the figure
-WRAPS = {"ja": (8, 10, 12, 14, 16, 19), "en": (18, 22, 26, 30, 34, 40)}  # label widths tried (characters)
+WRAPS = {"ja": (8, 10, 12, 14, 16, 19), "en": (18, 22, 26, 30, 34, 40, 48, 60)}  # label widths tried (characters)
 UNDATED_WRAP = {"ja": 12, "en": 24}  # label width in the 'in preparation' column
 BOX_PAD = 0.22  # label box padding, in units of the font size
+ARROW_PAD = 0.1  # padding of an arrow label's box, in units of its font size
 LINESPACING = 1.08
 MARKER_PT = 4.2  # marker size (points)
 GAP_IN = 0.05  # gap between a marker and its box, and between stacked boxes (inches)
 LANE_PAD_IN = 0.05  # free space at the top and bottom of each lane (inches)
-LABEL_COL_IN = 1.45  # lane-name column at the left (inches)
+LABEL_COL_IN = 1.45  # widest lane-name column at the left (inches); narrower when the lane names allow
+LANE_WRAP = {"ja": 9, "en": 20}  # lane-name width (characters)
 UNDATED_MAX_IN = 1.6  # widest 'in preparation' column (inches)
 
 _DATE = re.compile(r"^\s*(\d{4})(?:\.0)?(?:-(\d{1,2}))?\s*$")
@@ -214,25 +216,36 @@ def _pack_arrows(arrows: list[_Arrow], measure, years_per_in: float, right_limit
     its head (or its tail near the right edge); arrows whose footprints overlap take different tiers.
     Returns the number of tiers per lane."""
     gap = GAP_IN * years_per_in
-    tiers: dict[str, list[list[tuple[float, float]]]] = {}
+    # a span: (left, right, left end is an arrow's tail, right end is an arrow's head); a head may meet the
+    # next arrow's tail at the same event (a chain of revisions drawn on one line)
+    tiers: dict[str, list[list[tuple[float, float, bool, bool]]]] = {}
+
+    def free(span, spans) -> bool:
+        lo, hi, lo_tail, hi_head = span
+        for s0, s1, s0_tail, s1_head in spans:
+            chained = (hi_head and s0_tail and abs(hi - s0) < 1e-9) or (s1_head and lo_tail and abs(s1 - lo) < 1e-9)
+            if not (chained or hi + gap <= s0 or s1 + gap <= lo):
+                return False
+        return True
+
     for a in sorted(arrows, key=lambda a: (a.lane, a.src.x if a.src else ARROW_LEFT, a.dst.x, a.marker_id)):
         a.x0 = a.src.x if a.src else ARROW_LEFT
         a.x1 = a.dst.x
         w = measure(a.text)[0] * years_per_in
         if a.x1 - a.x0 >= w + 2 * gap + 0.25 * years_per_in:
-            a.label_x, a.label_ha, lo, hi = (a.x0 + a.x1) / 2, "center", a.x0, a.x1
+            a.label_x, a.label_ha, span = (a.x0 + a.x1) / 2, "center", (a.x0, a.x1, a.src is not None, True)
         elif a.x1 + gap + w <= right_limit:
-            a.label_x, a.label_ha, lo, hi = a.x1 + gap, "left", a.x0, a.x1 + gap + w
+            a.label_x, a.label_ha, span = a.x1 + gap, "left", (a.x0, a.x1 + gap + w, a.src is not None, False)
         else:
-            a.label_x, a.label_ha, lo, hi = a.x0 - gap, "right", a.x0 - gap - w, a.x1
+            a.label_x, a.label_ha, span = a.x0 - gap, "right", (a.x0 - gap - w, a.x1, False, True)
         lane = tiers.setdefault(a.lane, [])
         for t, spans in enumerate(lane):
-            if all(hi + gap <= s0 or s1 + gap <= lo for s0, s1 in spans):
-                spans.append((lo, hi))
+            if free(span, spans):
+                spans.append(span)
                 a.tier = t
                 break
         else:
-            lane.append([(lo, hi)])
+            lane.append([span])
             a.tier = len(lane) - 1
     return {lane: len(spans) for lane, spans in tiers.items()}
 
@@ -313,7 +326,7 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=
     packs it lowest. Returns (font size, lane heights, extra years for the undated column, lane names), or
     None if the lanes do not fit at any size."""
     lane_size = style.config["font"]["small_size"]
-    lane_texts = {code: wrap_label(style, lane_name(style, code), 9 if style.lang == "ja" else 20) for code in lanes}
+    lane_texts = _lane_texts(style, lanes)
     lane_min = {code: _measure(fig, renderer, t, lane_size)[1] for code, t in lane_texts.items()}
     undated = [it for it in items if it.undated]
     dated_span = (AXIS_END + 1) - (AXIS_START - 0.1)
@@ -343,7 +356,8 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=
         for it in undated:
             it.x = AXIS_END + 1 + (MARKER_PT / 144.0 + GAP_IN) * years_per_in
         arrow_size = arrow_font(size)
-        arrow_h = _measure(fig, renderer, "Ag更新", arrow_size)[1]
+        arrow_h = max((_measure(fig, renderer, a.text, arrow_size)[1] for a in arrows), default=0.0)
+        arrow_h -= 2 * (BOX_PAD - ARROW_PAD) * arrow_size / 72.0  # the arrow labels' boxes are tighter
         arrow_tiers = _pack_arrows(
             list(arrows),
             lambda t, s=arrow_size: _measure(fig, renderer, t, s),
@@ -362,7 +376,8 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=
                     measure,
                     years_per_in,
                     AXIS_START - 0.1,
-                    AXIS_END + 1 + 0.05,
+                    # a lane without an undated event lends its part of the 'in preparation' column
+                    AXIS_END + 1 + (0.05 if any(it.undated for it in lane_items) else extra),
                     cost,
                     order,
                 )
@@ -380,6 +395,17 @@ def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=
             strips = {code: arrow_tiers.get(code, 0) * (arrow_h + GAP_IN) for code in lanes}
             return size, heights, extra, lane_texts, strips, arrow_h
     return None
+
+
+def _lane_texts(style: Style, lanes) -> dict[str, str]:
+    return {code: wrap_label(style, lane_name(style, code), LANE_WRAP[style.lang]) for code in lanes}
+
+
+def _label_col(fig, renderer, style: Style, lanes) -> float:
+    """The lane-name column: the widest wrapped lane name and a margin either side, at most LABEL_COL_IN."""
+    size = style.config["font"]["small_size"]
+    widest = max(_measure(fig, renderer, t, size)[0] for t in _lane_texts(style, lanes).values())
+    return min(LABEL_COL_IN, round(widest + 0.06 + 0.12, 2))
 
 
 def arrow_font(size: float) -> float:
@@ -425,7 +451,9 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     max_h = style.size("full_max")[1]
     has_undated = any(it.undated for it in items)
     bottom_in, top_in = 0.42, (0.2 if has_undated else 0.06)
-    ax_w_in = fig_w - LABEL_COL_IN - 0.08
+    probe = Figure(figsize=(fig_w, fig_h))
+    label_col = _label_col(probe, FigureCanvasAgg(probe).get_renderer(), style, lanes)
+    ax_w_in = fig_w - label_col - 0.08
     while True:
         fig = Figure(figsize=(fig_w, fig_h))
         renderer = FigureCanvasAgg(fig).get_renderer()
@@ -438,7 +466,7 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
         fig_h = min(max_h, round(fig_h + 0.15, 2))
     size, heights, extra, lane_texts, strips, arrow_h = fitted
 
-    ax = fig.add_axes((LABEL_COL_IN / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
+    ax = fig.add_axes((label_col / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
     x_left, x_dated_end = AXIS_START - 0.1, AXIS_END + 1
     ax.set_xlim(x_left, x_dated_end + extra)
     ax.set_ylim(0, avail_h)
@@ -459,7 +487,7 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     spare = (avail_h - sum(heights.values())) / len(lanes)
     top = avail_h
     lane_bounds = {}
-    x_label = -(LABEL_COL_IN - 0.06) / ax_w_in
+    x_label = -(label_col - 0.06) / ax_w_in
     for i, code in enumerate(lanes):
         h = heights[code] + spare
         lane_bounds[code] = (top - h, top)
@@ -674,7 +702,7 @@ def _draw_arrows(ax, arrows, lane_bounds, marker_y, arrow_h, size, color, colors
             fontweight="bold",
             zorder=3.5,
             gid=f"update_label:{gid}",
-            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"}
+            bbox={"boxstyle": f"square,pad={ARROW_PAD}", "facecolor": "white", "edgecolor": "none"}
             if a.label_ha == "center"
             else None,
         )
