@@ -24,12 +24,16 @@ class ProjectFetcher(URLFetcher):
     Noto Sans CJK JP) reach WeasyPrint through this fetcher too.
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, stylesheets: str | Path | None = None):
         super().__init__(fail_on_errors=True, allowed_protocols=("file", "data"))
         self.root = Path(root).resolve()
+        # the copies of the project's stylesheets beside an HTML written elsewhere (css/ of the output folder)
+        self.stylesheets = Path(stylesheets).resolve() if stylesheets is not None else None
 
     def _allowed(self, path: Path) -> bool:
         if path.is_relative_to(self.root):
+            return True
+        if self.stylesheets is not None and path.suffix == ".css" and path.parent == self.stylesheets:
             return True
         return path.suffix.lower() in FONT_SUFFIXES and any(path.is_relative_to(d) for d in FONT_DIRS)
 

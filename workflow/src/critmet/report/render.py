@@ -293,7 +293,9 @@ class Report:
         import weasyprint
 
         return weasyprint.HTML(
-            string=html, base_url=str(out_dir.resolve()) + "/", url_fetcher=ProjectFetcher(self.inputs.root)
+            string=html,
+            base_url=str(out_dir.resolve()) + "/",
+            url_fetcher=ProjectFetcher(self.inputs.root, stylesheets=Path(out_dir) / "css"),
         ).render(**PDF_OPTIONS)
 
 
