@@ -98,7 +98,7 @@ def layouts(project: Path, lang: str) -> list[PageLayout]:
         for b in boxes:
             cls = _classes(b)
             tag = getattr(getattr(b, "element", None), "tag", "")
-            if tag == "img" and b.border_height():
+            if (tag == "img" or str(tag).endswith("svg")) and b.border_height():  # a chart, or an inline drawing
                 layout.regions.append(_region(b, "chart"))
             elif tag == "table" and cls & {"text-table", "data-table"}:
                 layout.regions.append(_region(b, "table"))
