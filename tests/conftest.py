@@ -125,11 +125,14 @@ def figure_kit(data_dir: Path, lang: str):
 
 
 def draw_rendered(module, data, style, figures):
-    """Draw figures inside the style context and render each once, so a missing glyph (a warning) fails."""
+    """Draw figures the way the pipeline saves them (critmet.figures.common.draw_family: the type floor
+    applied, the texts fitted inside the figure) and render each once, so a missing glyph (a warning) fails."""
     import io
 
+    from critmet.figures.common import draw_family
+
+    drawn = draw_family(module.__name__.rsplit(".", 1)[-1], data, style, figures)
     with style.context():
-        drawn = module.draw(data, style, figures)
         for item in drawn.values():
             item.fig.savefig(io.BytesIO(), format="png", dpi=30)
     return drawn
