@@ -31,6 +31,8 @@ def _layer(demand, column: str, code: str, years: list[int], value: str):
 
 
 def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     table, column, kind, unit = DATASETS[mineral]
     demand = data.table(table)
     series = data.table(f"{table}_series").set_index("year")
@@ -92,7 +94,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
         span_top = max(series.loc[y, "total"] for y in years if start <= y <= end)  # the value labels below
         ax.text(
             (pos[start] + pos[end]) / 2,
-            max((y0 + y1) / 2 + lift + top * 0.03, span_top + top * 0.07),
+            max((y0 + y1) / 2 + lift + top * 0.03, span_top + top * 0.1),
             style.label("demand.cagr", start=start, end=end, rate=num(rate, 1)),
             ha="center",
             va="bottom",
@@ -124,14 +126,19 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax.set_ylabel(style.label("demand.axis", unit=unit))
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
-    fig.legend(
-        loc="lower center",
-        ncol=3,
-        fontsize=small - 0.8,
-        bbox_to_anchor=(0.55, 0.0),
-        handlelength=1.0,
-        columnspacing=0.8,
-    )
+    for ncol in (3, 2):  # three columns if they fit the figure's width
+        legend = fig.legend(
+            loc="lower center",
+            ncol=ncol,
+            fontsize=small - 0.8,
+            bbox_to_anchor=(0.55 if ncol == 3 else 0.5, 0.0),
+            handlelength=1.0,
+            columnspacing=0.8,
+        )
+        box = legend.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+        if box.x0 >= 2 and box.x1 <= fig.bbox.width - 2:
+            break
+        legend.remove()
     return fig, {
         "years": years,
         "stack": drawn,
@@ -141,7 +148,11 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
 
 
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
-    """Shares by use, for the years whose split is fully known."""
+    """Shares by use, for the years whose split is fully known. From the bottom up: the legend, the year
+    labels, the bars, the title; each placed by the measured extent of the one below, and a segment carries
+    its value only where it is tall enough for the number."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     table, column, kind, unit = DATASETS[mineral]
     demand = data.table(table)
     series = data.table(f"{table}_series").set_index("year")
@@ -150,6 +161,9 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     pos = {y: i for i, y in enumerate(years)}
     xs = np.arange(len(years))
     fig = Figure(figsize=style.size("share_strip"))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    height_pt = fig.get_size_inches()[1] * 72
+    to_fig = fig.transFigure.inverted()
     ax = fig.add_axes((0.095, 0.3, 0.885, 0.57))
     small = style.config["font"]["small_size"]
     totals = series.loc[years, "total"]
@@ -157,27 +171,62 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     for code in _categories(demand, column, kind, style):
         _, heights, est = _layer(demand, column, code, years, f"value_{unit}")
         layers.append((code, heights / totals.to_numpy() * 100.0, est))
-    marks: list = []
-    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=10, marks=marks)
-    rest = 100.0 - bottom
-    if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
-        drawn["undetermined"] = [float(r) for r in rest]
-    ax.set_ylim(0, 100)
-    ax.set_yticks([0, 50, 100])
-    ax.set_yticklabels(["0%", "50%", "100%"])
-    ax.set_xticks(xs)
-    ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
-    ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14),
-        ncol=3,
+
+    def bars(label_min: float):
+        ax.cla()
+        marks: list = []
+        drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=label_min, marks=marks)
+        rest = 100.0 - bottom
+        if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
+            drawn["undetermined"] = [float(r) for r in rest]
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 50, 100])
+        ax.set_yticklabels(["0%", "50%", "100%"])
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
+        ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
+        return drawn, marks
+
+    drawn, marks = bars(10.0)
+    handles, names = ax.get_legend_handles_labels()
+    top_y = 1.0 - 2.0 / height_pt
+    legend = fig.legend(  # one column right of the bars: the year labels keep the space under them
+        handles,
+        names,
+        loc="upper right",
+        bbox_to_anchor=(1.0, top_y),
+        ncol=1,
         fontsize=small - 1.2,
         handlelength=0.9,
-        columnspacing=0.7,
+        labelspacing=0.3,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        frameon=False,
     )
+    right_x = to_fig.transform((legend.get_window_extent(renderer).x0, 0))[0] - 6.0 / (fig.bbox.width / fig.dpi * 72)
+    floor_y = 2.0 / height_pt
+    for _ in range(6):  # the year labels inside the figure, the title under its top, the bars left of the legend
+        fig.canvas.draw()
+        p = ax.get_position()
+        box = ax.get_tightbbox(renderer)
+        title = ax.title.get_window_extent(renderer)
+        low = to_fig.transform((0, ax.xaxis.get_tightbbox(renderer).y0))[1]
+        high = to_fig.transform((0, title.y1))[1]
+        left = to_fig.transform((box.x0, 0))[0]
+        if low >= floor_y - 1e-4 and high <= top_y + 1e-4 and left >= 0.005 and p.x1 <= right_x + 1e-4:
+            break
+        y0 = p.y0 + (floor_y - low)
+        y1 = p.y1 - (high - top_y)
+        x0 = p.x0 + (0.005 - left)
+        ax.set_position((x0, y0, right_x - x0, y1 - y0))
+    axes_pt = ax.get_position().height * height_pt
+    number_pt = style.config["font"]["floor"] * 1.25 + 2.0  # a value's height with a little room
+    label_min = max(10.0, 100.0 * number_pt / axes_pt)
+    if label_min > 10.0:
+        drawn, marks = bars(label_min)
     if marks:
-        estimate_note(fig, style, "demand.estimated", x=0.98, y=0.9, ha="right")
+        estimate_note(fig, style, "demand.estimated", x=right_x, y=top_y, ha="right")  # beside the title
+        fig.texts[-1].set_va("top")
     return fig, {
         "years": years,
         "shares": drawn,
