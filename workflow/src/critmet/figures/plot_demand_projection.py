@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, lighter, stack_bars
-from critmet.figures.plot_supply_bars import printed_cagr_periods, x_positions
+from critmet.figures.plot_supply_bars import fit_share_strip, printed_cagr_periods, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -148,11 +148,9 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
 
 
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
-    """Shares by use, for the years whose split is fully known. From the bottom up: the legend, the year
-    labels, the bars, the title; each placed by the measured extent of the one below, and a segment carries
-    its value only where it is tall enough for the number."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
+    """Shares by use, for the years whose split is fully known: the legend right of the bars, the axes fitted
+    to the measured extents of the year labels and the title, and a segment carries
+    its value only where it is tall enough for the number (plot_supply_bars.fit_share_strip)."""
     table, column, kind, unit = DATASETS[mineral]
     demand = data.table(table)
     series = data.table(f"{table}_series").set_index("year")
@@ -161,9 +159,6 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     pos = {y: i for i, y in enumerate(years)}
     xs = np.arange(len(years))
     fig = Figure(figsize=style.size("share_strip"))
-    renderer = FigureCanvasAgg(fig).get_renderer()
-    height_pt = fig.get_size_inches()[1] * 72
-    to_fig = fig.transFigure.inverted()
     ax = fig.add_axes((0.095, 0.3, 0.885, 0.57))
     small = style.config["font"]["small_size"]
     totals = series.loc[years, "total"]
@@ -187,46 +182,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
         return drawn, marks
 
-    drawn, marks = bars(10.0)
-    handles, names = ax.get_legend_handles_labels()
-    top_y = 1.0 - 2.0 / height_pt
-    legend = fig.legend(  # one column right of the bars: the year labels keep the space under them
-        handles,
-        names,
-        loc="upper right",
-        bbox_to_anchor=(1.0, top_y),
-        ncol=1,
-        fontsize=small - 1.2,
-        handlelength=0.9,
-        labelspacing=0.3,
-        borderpad=0.0,
-        borderaxespad=0.0,
-        frameon=False,
-    )
-    right_x = to_fig.transform((legend.get_window_extent(renderer).x0, 0))[0] - 6.0 / (fig.bbox.width / fig.dpi * 72)
-    floor_y = 2.0 / height_pt
-    for _ in range(6):  # the year labels inside the figure, the title under its top, the bars left of the legend
-        fig.canvas.draw()
-        p = ax.get_position()
-        box = ax.get_tightbbox(renderer)
-        title = ax.title.get_window_extent(renderer)
-        low = to_fig.transform((0, ax.xaxis.get_tightbbox(renderer).y0))[1]
-        high = to_fig.transform((0, title.y1))[1]
-        left = to_fig.transform((box.x0, 0))[0]
-        if low >= floor_y - 1e-4 and high <= top_y + 1e-4 and left >= 0.005 and p.x1 <= right_x + 1e-4:
-            break
-        y0 = p.y0 + (floor_y - low)
-        y1 = p.y1 - (high - top_y)
-        x0 = p.x0 + (0.005 - left)
-        ax.set_position((x0, y0, right_x - x0, y1 - y0))
-    axes_pt = ax.get_position().height * height_pt
-    number_pt = style.config["font"]["floor"] * 1.25 + 2.0  # a value's height with a little room
-    label_min = max(10.0, 100.0 * number_pt / axes_pt)
-    if label_min > 10.0:
-        drawn, marks = bars(label_min)
-    if marks:
-        estimate_note(fig, style, "demand.estimated", x=right_x, y=top_y, ha="right")  # beside the title
-        fig.texts[-1].set_va("top")
+    drawn, marks = fit_share_strip(fig, ax, bars, style, "demand.estimated", label_min=10.0)
     return fig, {
         "years": years,
         "shares": drawn,
