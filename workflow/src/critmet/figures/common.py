@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,10 +148,31 @@ def fit_inside(fig: Figure, pad_in: float = 0.04, rounds: int = 3) -> None:
             )
 
 
+@contextmanager
+def type_floor(floor: float):
+    """While figures are drawn, no font is smaller than `floor` points: a size asked for below it is raised
+    when the text is made, so every layout step (legend widths, label fitting, spacing) measures the text
+    at the size it is printed."""
+    from matplotlib.font_manager import FontProperties
+
+    original = FontProperties.set_size
+
+    def set_size(self, size):
+        original(self, size)
+        if self.get_size_in_points() < floor - 1e-9:
+            original(self, floor)
+
+    FontProperties.set_size = set_size
+    try:
+        yield
+    finally:
+        FontProperties.set_size = original
+
+
 def draw_family(module: str, data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
     """Draw the named figures of a family module in one language (inside the style context); no chart
     text is smaller than the style's floor."""
-    with style.context():
+    with style.context(), type_floor(style.config["font"]["floor"]):
         drawn = family_module(module).draw(data, style, figures)
         for item in drawn.values():
             enforce_type_floor(item.fig, style.config["font"]["floor"])

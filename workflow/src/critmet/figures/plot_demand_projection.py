@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, lighter, stack_bars
-from critmet.figures.plot_supply_bars import printed_cagr_periods, x_positions
+from critmet.figures.plot_supply_bars import fit_share_strip, printed_cagr_periods, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -31,6 +31,8 @@ def _layer(demand, column: str, code: str, years: list[int], value: str):
 
 
 def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     table, column, kind, unit = DATASETS[mineral]
     demand = data.table(table)
     series = data.table(f"{table}_series").set_index("year")
@@ -92,7 +94,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
         span_top = max(series.loc[y, "total"] for y in years if start <= y <= end)  # the value labels below
         ax.text(
             (pos[start] + pos[end]) / 2,
-            max((y0 + y1) / 2 + lift + top * 0.03, span_top + top * 0.07),
+            max((y0 + y1) / 2 + lift + top * 0.03, span_top + top * 0.1),
             style.label("demand.cagr", start=start, end=end, rate=num(rate, 1)),
             ha="center",
             va="bottom",
@@ -124,14 +126,19 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     ax.set_ylabel(style.label("demand.axis", unit=unit))
     ax.grid(axis="y", color=style.config["colors"]["grid"], lw=0.5)
     ax.set_axisbelow(True)
-    fig.legend(
-        loc="lower center",
-        ncol=3,
-        fontsize=small - 0.8,
-        bbox_to_anchor=(0.55, 0.0),
-        handlelength=1.0,
-        columnspacing=0.8,
-    )
+    for ncol in (3, 2):  # three columns if they fit the figure's width
+        legend = fig.legend(
+            loc="lower center",
+            ncol=ncol,
+            fontsize=small - 0.8,
+            bbox_to_anchor=(0.55 if ncol == 3 else 0.5, 0.0),
+            handlelength=1.0,
+            columnspacing=0.8,
+        )
+        box = legend.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+        if box.x0 >= 2 and box.x1 <= fig.bbox.width - 2:
+            break
+        legend.remove()
     return fig, {
         "years": years,
         "stack": drawn,
@@ -141,7 +148,9 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
 
 
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
-    """Shares by use, for the years whose split is fully known."""
+    """Shares by use, for the years whose split is fully known: the legend right of the bars, the axes fitted
+    to the measured extents of the year labels and the title, and a segment carries
+    its value only where it is tall enough for the number (plot_supply_bars.fit_share_strip)."""
     table, column, kind, unit = DATASETS[mineral]
     demand = data.table(table)
     series = data.table(f"{table}_series").set_index("year")
@@ -157,27 +166,23 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     for code in _categories(demand, column, kind, style):
         _, heights, est = _layer(demand, column, code, years, f"value_{unit}")
         layers.append((code, heights / totals.to_numpy() * 100.0, est))
-    marks: list = []
-    drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=10, marks=marks)
-    rest = 100.0 - bottom
-    if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
-        drawn["undetermined"] = [float(r) for r in rest]
-    ax.set_ylim(0, 100)
-    ax.set_yticks([0, 50, 100])
-    ax.set_yticklabels(["0%", "50%", "100%"])
-    ax.set_xticks(xs)
-    ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
-    ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14),
-        ncol=3,
-        fontsize=small - 1.2,
-        handlelength=0.9,
-        columnspacing=0.7,
-    )
-    if marks:
-        estimate_note(fig, style, "demand.estimated", x=0.98, y=0.9, ha="right")
+
+    def bars(label_min: float):
+        ax.cla()
+        marks: list = []
+        drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=label_min, marks=marks)
+        rest = 100.0 - bottom
+        if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
+            drawn["undetermined"] = [float(r) for r in rest]
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 50, 100])
+        ax.set_yticklabels(["0%", "50%", "100%"])
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
+        ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
+        return drawn, marks
+
+    drawn, marks = fit_share_strip(fig, ax, bars, style, "demand.estimated", label_min=10.0)
     return fig, {
         "years": years,
         "shares": drawn,

@@ -22,14 +22,19 @@ FIGURE_PIES = {
 LABEL_ON_WEDGE = 8.0  # % : larger slices are named beside the wedge; smaller ones in the legend below
 
 
-def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str | None) -> Figure:
-    """A donut of the slices (printed order), the total in the centre; small slices listed below it."""
+def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str | None, note: str = "") -> Figure:
+    """A donut of the slices (printed order), the total over its unit in the centre; small slices listed
+    below it, and the concentration note under that list. The parts are stacked from the bottom by their
+    measured extents, so the pie takes the height the legend and note leave."""
     import math
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.patches import Patch
 
     fig = Figure(figsize=style.size("pie"))
-    ax = fig.add_axes((0.0, 0.3, 1.0, 0.68))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    height_pt = fig.get_size_inches()[1] * 72
+    gap = 3.0 / height_pt  # 3 pt between stacked parts, in figure fraction
     sizes = list(slices["share_pct"])
     colors = [style.color(c) for c in slices["country"]]
     labels = [style.name(c) for c in slices["country"]]
@@ -39,6 +44,44 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         colors.append(style.config["colors"]["unallocated"])
         labels.append(missing_label)
         hatched.append(len(sizes) - 1)
+    small = style.config["font"]["small_size"]
+    bottom = 0.02
+    if note:
+        text = fig.text(
+            0.5, bottom, note, ha="center", va="bottom", fontsize=small - 0.5, color=style.config["colors"]["muted"]
+        )
+        bottom = fig.transFigure.inverted().transform((0, text.get_window_extent(renderer).y1))[1] + gap
+    legend_items = [
+        Patch(
+            facecolor=color,
+            hatch="////" if i in hatched else None,
+            edgecolor=style.config["colors"]["muted"] if i in hatched else "none",
+            label=f"{label} {num(size)}%",
+        )
+        for i, (size, color, label) in enumerate(zip(sizes, colors, labels, strict=True))
+        if size < LABEL_ON_WEDGE or i in hatched
+    ]
+    for ncol in (2, 1) if legend_items else ():  # two columns if they fit the figure's width, else one
+        legend = fig.legend(
+            handles=legend_items,
+            loc="lower center",
+            bbox_to_anchor=(0.5, bottom),
+            ncol=ncol,
+            labelspacing=0.5 if ncol > 1 else 0.25,
+            borderpad=0.0,
+            frameon=False,
+            fontsize=small - 0.5,
+            handlelength=0.9,
+            handleheight=0.9,
+            columnspacing=0.8,
+            handletextpad=0.4,
+        )
+        box = legend.get_window_extent(renderer)
+        if box.width <= fig.bbox.width - 4 or ncol == 1:
+            bottom = fig.transFigure.inverted().transform((0, box.y1))[1] + gap
+            break
+        legend.remove()
+    ax = fig.add_axes((0.0, bottom, 1.0, 0.98 - bottom))
     wedges, _ = ax.pie(
         sizes,
         colors=colors,
@@ -49,76 +92,63 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
     for i in hatched:
         wedges[i].set_hatch("////")
         wedges[i].set_edgecolor(style.config["colors"]["muted"])
-    small = style.config["font"]["small_size"]
-    legend_items = []
-    outside_labels = []
+    outside_labels, label_xy = [], []
     for i, (wedge, size, label) in enumerate(zip(wedges, sizes, labels, strict=True)):
-        if size >= LABEL_ON_WEDGE and i not in hatched:
+        if size >= LABEL_ON_WEDGE and i not in hatched:  # named, with its share, beside the wedge
             angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
             x, y = math.cos(angle), math.sin(angle)
-            ax.text(
-                0.79 * x,
-                0.79 * y,
-                f"{num(size)}%",
-                ha="center",
-                va="center",
-                fontsize=small,
-                color="white",
-                fontweight="bold",
-            )
+            label_xy.append((1.1 * x, 1.1 * y))
             outside_labels.append(
                 ax.text(
-                    1.13 * x,
-                    1.13 * y,
-                    label,
+                    1.1 * x,
+                    1.1 * y,
+                    f"{label} {num(size)}%" if abs(y) > 0.7 else f"{label}\n{num(size)}%",  # above/below: one line
                     ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
                     va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"),
+                    multialignment="center",
                     fontsize=small,
+                    linespacing=1.1,
                 )
             )
-        else:
-            legend_items.append(
-                Patch(
-                    facecolor=wedge.get_facecolor(),
-                    hatch="////" if i in hatched else None,
-                    edgecolor=style.config["colors"]["muted"] if i in hatched else "none",
-                    label=f"{label} {num(size)}%",
-                )
-            )
-    ax.text(
-        0,
-        0.08,
+    # the total over its unit, 1.5 pt either side of the centre line
+    centre = ax.annotate(
         num(total, 0 if total >= 10 else 1),
+        (0, 0),
+        xytext=(0, 1.5),
+        textcoords="offset points",
         ha="center",
-        va="center",
+        va="bottom",
         fontsize=11,
         fontweight="bold",
         color=style.config["colors"]["total"],
     )
-    ax.text(0, -0.22, unit, ha="center", va="center", fontsize=small)
+    ax.annotate(unit, (0, 0), xytext=(0, -1.5), textcoords="offset points", ha="center", va="top", fontsize=small)
     ax.set_xlim(-1.8, 1.8)
     ax.set_ylim(-1.32, 1.32)
     ax.set_aspect("equal")
     ax.axis("off")
     _keep_inside(fig, outside_labels)
-    for ncol in (2, 1) if legend_items else ():  # two columns if they fit the figure's width, else one
-        legend = fig.legend(
-            handles=legend_items,
-            loc="upper center",
-            bbox_to_anchor=(0.5, 0.3),
-            ncol=ncol,
-            labelspacing=0.5 if ncol > 1 else 0.25,  # one column: rows closer, above the concentration line
-            borderpad=0.3,
-            frameon=False,
-            fontsize=small - 0.5,
-            handlelength=0.9,
-            handleheight=0.9,
-            columnspacing=0.8,
-            handletextpad=0.4,
-        )
-        if legend.get_window_extent(fig.canvas.get_renderer()).width <= fig.bbox.width - 4:
+    # a name under the pie stays above the legend, one over it inside the figure: the pie shrinks until so
+    floor_y, ceiling_y = bottom, 1.0 - 2.0 / height_pt
+    to_fig = fig.transFigure.inverted()
+    for _ in range(8):
+        boxes = [t.get_window_extent(renderer) for t in outside_labels]
+        low = to_fig.transform((0, min((b.y0 for b in boxes), default=1.0)))[1]
+        high = to_fig.transform((0, max((b.y1 for b in boxes), default=0.0)))[1]
+        if low >= floor_y and high <= ceiling_y:
             break
-        legend.remove()
+        p = ax.get_position()
+        raise_by = max(0.0, floor_y - low) * 2.2  # the pie's centre moves half as far as the axes' edge
+        lower_by = max(0.0, high - ceiling_y) * 2.2
+        ax.set_position((p.x0, p.y0 + raise_by, p.width, p.height - raise_by - lower_by))
+        for t, (x, y) in zip(outside_labels, label_xy, strict=True):
+            t.set_position((x, y))
+        _keep_inside(fig, outside_labels)
+    # the total fits the hole: a wide number is set smaller (never under the type floor)
+    hole = ax.transData.transform((0.5, 0))[0] - ax.transData.transform((-0.5, 0))[0]
+    width = centre.get_window_extent(renderer).width
+    if width > hole:
+        centre.set_fontsize(max(style.config["font"]["floor"], centre.get_fontsize() * hole / width))
     return fig
 
 
@@ -159,19 +189,11 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             )
         year = int(metrics[f"year_{pie}"])
         title = style.label("pies.title", name=style.name(pie), year=year)
-        fig = draw_pie(slices, total, spec["unit"], style, missing)
         top = metrics[f"top_share_{pie}"]
         hhi = metrics[f"hhi_{pie}"]
         top_code = slices[slices["country"] != "OTH"].sort_values("share_pct").iloc[-1]["country"]
-        fig.text(
-            0.5,
-            0.04,
-            style.label("pies.concentration", top=style.name(top_code), share=num(top), hhi=num(hhi)),
-            ha="center",
-            va="bottom",
-            fontsize=style.config["font"]["small_size"] - 0.5,
-            color=style.config["colors"]["muted"],
-        )
+        note = style.label("pies.concentration", top=style.name(top_code), share=num(top), hhi=num(hhi))
+        fig = draw_pie(slices, total, spec["unit"], style, missing, note)
         parts = style.label("list_sep").join(
             f"{style.name(c)} {num(s)}%" for c, s in zip(slices["country"], slices["share_pct"], strict=True)
         )

@@ -118,6 +118,7 @@ def draw_map(frame, axis: dict, style: Style) -> tuple[Figure, dict]:
     yt = list(range(math.ceil(ly[0]), math.floor(ly[1]) + 1))
     ax.set_xticks(xt)
     ax.set_xticklabels([tick_text(style, e, "unit_freq") for e in xt])
+    ax.tick_params(axis="x", pad=6)  # the first frequency stays clear of the lowest power at the corner
     ax.set_yticks(yt)
     ax.set_yticklabels([tick_text(style, e, "unit_power") for e in yt])
     ax.set_xlabel(style.label("policy_gan.x_label"))
@@ -341,7 +342,7 @@ def draw_cross_sections(frame, style: Style) -> tuple[Figure, dict]:
     electrode_color = "#e8a33d"
     for k, device in enumerate(CROSS_LAYERS):
         ax = fig.add_axes((0.01 + k * 0.5, 0.13, 0.48, 0.66))
-        ax.set_xlim(-0.2, 13.4)
+        ax.set_xlim(-0.2, 17.0)  # the drawing is 9.6 wide: the rest holds the layer names
         ax.set_ylim(-1.2, 8.6)
         ax.axis("off")
         row = rows.loc[device]
@@ -364,7 +365,7 @@ def draw_cross_sections(frame, style: Style) -> tuple[Figure, dict]:
         )
         fig.text(
             0.02 + k * 0.5,
-            0.975 - (small + 4) / 72 / fig.get_size_inches()[1],
+            0.975 - ((small + 1) * 1.4 + 2) / 72 / fig.get_size_inches()[1],  # under the title's printed height
             status[1],
             ha="left",
             va="top",
@@ -374,13 +375,15 @@ def draw_cross_sections(frame, style: Style) -> tuple[Figure, dict]:
         )
         y = 0.0
         layers = []
+        label_y = -math.inf  # a thin layer's name is moved up so that no two names touch
         for key, height, color in CROSS_LAYERS[device]:
+            label_y = max(y + height / 2, label_y + 1.35)
             ax.add_patch(
                 Rectangle((0, y), 9.6, height, facecolor=color, edgecolor="white", lw=0.8, gid=f"layer:{device}:{key}")
             )
             ax.text(
                 9.9,
-                y + height / 2,
+                label_y,
                 style.label(f"policy_gan.cross.{key}"),
                 ha="left",
                 va="center",

@@ -89,12 +89,13 @@ def draw_waterfall(route: str, rows: list[dict], total: float, style: Style) -> 
     for i in range(n):  # connectors between the floating bars
         level += steps_drawn[i]
         ax.plot([i + 0.36, i + 0.64], [level, level], color=colors["muted"], lw=0.5)
-    width = 8 if style.lang == "ja" else 13
+    width = 8 if style.lang == "ja" else 16
     names = [style.wrap(style.name(r["step"]), width) for r in rows] + [style.label("lca.total")]
     ax.set_xticks(range(n + 1))
     ax.set_xticklabels(names, fontsize=small - 0.8)
     name_lines = max(n.count("\n") + 1 for n in names)  # the badges start below the deepest step name
-    badge_drop = 3.5 + name_lines * (small - 0.8) * 1.4 + 3  # points: tick pad, names, gap
+    name_pt = max(small - 0.8, style.config["font"]["floor"])  # the size the names are printed at
+    badge_drop = 3.5 + name_lines * name_pt * 1.45 + 4  # points: tick pad, names, gap
     for i, row in enumerate(rows):  # the reduction levers under each step
         if row["levers"]:
             tag = "\n".join(style.wrap(style.label(f"lca.levers.{lv}"), width + 2) for lv in row["levers"])

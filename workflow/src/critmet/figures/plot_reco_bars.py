@@ -56,7 +56,7 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
         raise ValueError(f"reco_shares: items {sorted(missing)} have no place on the {mineral} page")
     # --- shares: item name above each bar, small segments named below it
     item_in = 0.52
-    share_top_in = 0.32
+    share_top_in = 0.42  # under the panel title, with room for the first item name
     share_h_in = item_in * len(items)
     share_left_in = 0.1  # the share bars use the full width; the item names sit above them
     ax = fig.add_axes(

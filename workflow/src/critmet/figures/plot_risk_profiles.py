@@ -43,20 +43,27 @@ def _risk_color(row, style: Style) -> str:
 
 
 def draw_strip(rows, mineral: str, style: Style) -> Figure:
+    """One box per axis: the value over the axis' caption, the caption wrapped (at BudouX phrases in
+    Japanese) to the measured width of its box."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=style.size("strip"))
+    renderer = FigureCanvasAgg(fig).get_renderer()
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, 6)
     ax.set_ylim(0, 1)
     ax.axis("off")
+    to_data = ax.transData.inverted()
     shares = rows["share_pct"]
     choke = rows.loc[shares.idxmax(), "axis_no"] if shares.notna().any() else None
     small = style.config["font"]["small_size"]
+    box_bottom, box_top = 0.04, 0.74
     for i, (_, row) in enumerate(rows.iterrows()):
         color = _risk_color(row, style)
         box = FancyBboxPatch(
-            (i + 0.05, 0.12),
+            (i + 0.05, box_bottom),
             0.9,
-            0.56,
+            box_top - box_bottom,
             boxstyle="round,pad=0.0,rounding_size=0.05",
             facecolor=color,
             edgecolor="white",
@@ -64,29 +71,39 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
         )
         ax.add_patch(box)
         dark = color in ("#c51b8a", "#7a0177")
+        ink = "white" if dark else style.config["colors"]["ink"]
+        caption = ax.text(
+            i + 0.5,
+            box_bottom + 0.04,
+            "",
+            ha="center",
+            va="bottom",
+            multialignment="center",
+            fontsize=small - 0.3,
+            linespacing=1.05,
+            color=ink,
+        )
+        name = style.name(row["axis"])
+        room = (ax.transData.transform((0.84, 0)) - ax.transData.transform((0, 0)))[0]
+        for width in range(len(name), 2, -1):  # the widest wrap that fits the box
+            caption.set_text(f"{row['axis_no']} " + style.wrap(name, width))
+            if caption.get_window_extent(renderer).width <= room:
+                break
+        caption_top = to_data.transform((0, caption.get_window_extent(renderer).y1))[1]
         ax.text(
             i + 0.5,
-            0.47,
+            (caption_top + box_top) / 2,
             _value_text(row, style),
             ha="center",
             va="center",
             fontsize=11,
             fontweight="bold",
-            color="white" if dark else style.config["colors"]["ink"],
-        )
-        ax.text(
-            i + 0.5,
-            0.22,
-            f"{row['axis_no']} {style.name(row['axis'])}",
-            ha="center",
-            va="center",
-            fontsize=small - 0.3,
-            color="white" if dark else style.config["colors"]["ink"],
+            color=ink,
         )
         if row["axis_no"] == choke:
             ax.text(
                 i + 0.5,
-                0.86,
+                0.9,
                 style.label("risk.choke_point"),
                 ha="center",
                 va="center",
@@ -96,8 +113,8 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
             )
             ax.annotate(
                 "",
-                xy=(i + 0.5, 0.70),
-                xytext=(i + 0.5, 0.80),
+                xy=(i + 0.5, box_top + 0.01),
+                xytext=(i + 0.5, 0.83),
                 arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["CN"], "lw": 1.0},
             )
     return fig
@@ -135,7 +152,7 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0])
     ax.set_yticklabels(
-        ["25%", "50%", "75%", "100%"],
+        ["25%", "50%", "75%", ""],  # the outer ring (100%) is named by the note under the radar
         fontsize=style.config["font"]["small_size"] - 1.5,
         color=style.config["colors"]["muted"],
     )
@@ -146,7 +163,7 @@ def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | N
         for _, r in rows.iterrows()
     ]
     ax.set_xticklabels(labels, fontsize=style.config["font"]["small_size"] - 0.5)
-    ax.tick_params(axis="x", pad=11)
+    ax.tick_params(axis="x", pad=14)
     ax.grid(color=style.config["colors"]["grid"], lw=0.6)
     ax.spines["polar"].set_color(style.config["colors"]["grid"])
     fig.text(
@@ -199,7 +216,7 @@ def _radar_title_and_note(fig: Figure, rows, mineral: str, data: FigureData, sty
     fig.text(
         0.02,
         0.905,
-        style.wrap(text, 17 if style.lang == "ja" else 30),
+        style.wrap(text, 13 if style.lang == "ja" else 24),
         ha="left",
         va="top",
         fontsize=small - 0.5,

@@ -36,25 +36,47 @@ def screening_rows(data: FigureData, style: Style):
     return table.sort_values(["_g", "_m"]).drop(columns=["_g", "_m"]).reset_index(drop=True)
 
 
-def _fit_columns(fig: Figure, axes, lefts_in, width_in: float) -> None:
-    """Move the two panels right (and narrow them) until the group names and the mineral names fit side by
-    side at the left, with a clear gap between them."""
+def _fit_columns(fig: Figure, axes, headers, titles, style: Style) -> None:
+    """Lay the columns out from their measured extents: the group names and the mineral names at the left,
+    then the two panels of equal width, each followed by room for the value printed past its longest bar;
+    each panel's title is wrapped to the width above its panel (at BudouX phrases in Japanese)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig_w = fig.get_size_inches()[0]
-    groups = [t for t in axes[0].texts if str(t.get_gid() or "").startswith("group:")]
-    group_w = max((t.get_window_extent(renderer).width / fig.dpi for t in groups), default=0.0)
-    tick_w = max(t.get_window_extent(renderer).width / fig.dpi for t in axes[0].get_yticklabels())
-    needed = 0.06 + group_w + 0.1 + tick_w + 0.08  # group names, gap, mineral names, tick pad
-    if needed <= lefts_in[0]:
-        return
-    right = lefts_in[1] + width_in
-    gap = lefts_in[1] - (lefts_in[0] + width_in)
-    width = (right - needed - gap) / 2
-    for ax, left in zip(axes, (needed, needed + width + gap), strict=True):
-        pos = ax.get_position()
-        ax.set_position((left / fig_w, pos.y0, width / fig_w, pos.height))
+    margin = 0.04
+
+    def inches(box):
+        return box.width / fig.dpi
+
+    for _ in range(3):
+        fig.canvas.draw()
+        groups = [t for t in axes[0].texts if str(t.get_gid() or "").startswith("group:")]
+        group_w = max((inches(t.get_window_extent(renderer)) for t in groups), default=0.0)
+        tick_w = max(inches(t.get_window_extent(renderer)) for t in axes[0].get_yticklabels())
+        left = 0.06 + group_w + 0.1 + tick_w + 0.08  # group names, gap, mineral names, tick pad
+        overhang = []  # how far the values (and the last x tick label) reach past each panel's right edge
+        for ax in axes:
+            right = ax.get_window_extent(renderer).x1
+            reach = [t.get_window_extent(renderer).x1 for t in ax.texts]
+            reach += [t.get_window_extent(renderer).x1 for t in ax.get_xticklabels() if t.get_text()]
+            overhang.append(max(0.0, (max(reach, default=right) - right) / fig.dpi) + 0.08)
+        first = [t for t in axes[1].get_xticklabels() if t.get_text()][:1]  # "0%" reaches left of its panel
+        overhang[0] += sum(inches(t.get_window_extent(renderer)) / 2 for t in first)
+        width = (fig_w - margin - left - sum(overhang)) / 2
+        for ax, x0 in zip(axes, (left, left + width + overhang[0]), strict=True):
+            pos = ax.get_position()
+            ax.set_position((x0 / fig_w, pos.y0, width / fig_w, pos.height))
+        for k, (title, text) in enumerate(zip(headers, titles, strict=True)):
+            room = (
+                (width + overhang[k] - 0.06) * fig.dpi
+                if k == 0
+                else (fig_w - margin - (left + width + overhang[0])) * fig.dpi
+            )
+            for chars in range(len(text), 3, -1):  # the widest wrap that fits above the panel
+                title.set_text(style.wrap(text, chars))
+                if title.get_window_extent(renderer).width <= room:
+                    break
 
 
 def draw_screening(rows, style: Style) -> Figure:
@@ -68,7 +90,7 @@ def draw_screening(rows, style: Style) -> Figure:
     lefts_in, width_in = (1.22, 2.78), 1.08
     n = len(rows)
     selected = rows["selected"] == "yes"
-    axes = []
+    axes, headers = [], []
     for (column, label_key, xmax, step), left_in in zip(PANELS, lefts_in, strict=True):
         ax = fig.add_axes((left_in / fig_w, bottom, width_in / fig_w, height), sharey=axes[0] if axes else None)
         for i, row in rows.iterrows():
@@ -103,9 +125,8 @@ def draw_screening(rows, style: Style) -> Figure:
         ax.spines["left"].set_color(colors["muted"])
         ax.xaxis.grid(True, color=colors["grid"], lw=0.6)
         ax.set_axisbelow(True)
-        wrap = 13 if style.lang == "ja" else 22
-        ax.set_title(
-            style.wrap(style.label(label_key), wrap),
+        header = ax.set_title(
+            style.label(label_key),
             loc="left",
             fontsize=small + 0.5,
             fontweight="bold",
@@ -113,6 +134,7 @@ def draw_screening(rows, style: Style) -> Figure:
             linespacing=1.15,
         )
         axes.append(ax)
+        headers.append(header)
     ax0 = axes[0]
     ax0.set_ylim(n - 0.5, -0.5)
     ax0.set_yticks(range(n))
@@ -143,6 +165,8 @@ def draw_screening(rows, style: Style) -> Figure:
             transform=across,
             ha="left",
             va="center",
+            rotation=0 if style.lang == "ja" else 90,  # long English names run up the side of their rows
+            rotation_mode="anchor" if style.lang == "ja" else "default",
             fontsize=small,
             color=colors["ink"],
             fontweight="bold",
@@ -151,14 +175,14 @@ def draw_screening(rows, style: Style) -> Figure:
         if idx.min() > 0:  # drawn on the figure, above both panels
             fig.add_artist(
                 Line2D(
-                    [0.04 / fig_w, (lefts_in[1] + width_in + 0.3) / fig_w],
+                    [0.04 / fig_w, 1.0 - 0.04 / fig_w],  # across the figure, inside it
                     [idx.min() - 0.5] * 2,
                     transform=across,
                     color=colors["grid"],
                     lw=0.8,
                 )
             )
-    _fit_columns(fig, axes, lefts_in, width_in)
+    _fit_columns(fig, axes, headers, [style.label(key) for _, key, _, _ in PANELS], style)
     handles = [
         Patch(facecolor=colors["accent"], label=style.label("bars_screening.selected")),
         Patch(facecolor=colors["muted"], alpha=MUTED_ALPHA, label=style.label("bars_screening.not_selected")),

@@ -104,7 +104,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     # primary totals in a row of their own under the bars (inside a bar they read as China's value)
     primary = series["primary"].to_numpy()
     row_size = style.config["font"]["small_size"] - 1.2
-    row_drop = style.config["font"]["small_size"] * 0.75 + 1.5  # points: below the y axis's '0'
+    row_drop = style.config["font"]["small_size"] * 0.75 + 3.5  # points: below the y axis's '0'
     for x, p in zip(xs, primary, strict=True):
         ax.annotate(
             num(p),
@@ -175,6 +175,65 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     }
 
 
+def fit_share_strip(fig: Figure, ax, bars, style: Style, note_key: str | None = None, label_min: float = 9.0):
+    """Lay out a 100% strip from measured extents: the legend in one column right of the bars, the year
+    labels inside the figure, the title under its top; then draw again (`bars(label_min)` draws the axes and
+    returns (drawn, marks)) so that a segment carries its value only where the number fits. The estimate
+    note (if any segment is estimated) stands beside the title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    height_pt = fig.get_size_inches()[1] * 72
+    to_fig = fig.transFigure.inverted()
+    small = style.config["font"]["small_size"]
+    drawn, marks = bars(label_min)
+    handles, names = ax.get_legend_handles_labels()
+    top_y = 1.0 - 2.0 / height_pt
+    legend = fig.legend(
+        handles,
+        names,
+        loc="upper right",
+        bbox_to_anchor=(1.0, top_y),
+        ncol=1,
+        fontsize=small - 1.2,
+        handlelength=0.9,
+        labelspacing=0.3,
+        borderpad=0.0,
+        borderaxespad=0.0,
+        frameon=False,
+    )
+    right_x = to_fig.transform((legend.get_window_extent(renderer).x0, 0))[0] - 6.0 / (fig.get_size_inches()[0] * 72)
+    floor_y = 2.0 / height_pt
+    note = None
+    if marks and note_key:
+        estimate_note(fig, style, note_key, x=right_x, y=top_y, ha="right")  # beside the title
+        note = fig.texts[-1]
+        note.set_va("top")
+    for _ in range(6):
+        fig.canvas.draw()
+        p = ax.get_position()
+        box = ax.get_tightbbox(renderer)
+        low = to_fig.transform((0, ax.xaxis.get_tightbbox(renderer).y0))[1]
+        high = to_fig.transform((0, ax.title.get_window_extent(renderer).y1))[1]
+        over = 0.0  # an "e" over a full bar must stay under the note
+        if note is not None and ax.texts:
+            marks_top = to_fig.transform((0, max(t.get_window_extent(renderer).y1 for t in ax.texts)))[1]
+            note_bottom = to_fig.transform((0, note.get_window_extent(renderer).y0))[1] - 2.0 / height_pt
+            over = max(0.0, marks_top - note_bottom)
+        left = to_fig.transform((box.x0, 0))[0]
+        if low >= floor_y - 1e-4 and high <= top_y + 1e-4 and over <= 1e-4 and left >= 0.005 and p.x1 <= right_x + 1e-4:
+            break
+        y0 = p.y0 + (floor_y - low)
+        y1 = p.y1 - max(high - top_y, over)
+        x0 = p.x0 + (0.005 - left)
+        ax.set_position((x0, y0, right_x - x0, y1 - y0))
+    number_pt = style.config["font"]["floor"] * 1.25 + 2.0  # a value's height with a little room
+    needed = max(label_min, 100.0 * number_pt / (ax.get_position().height * height_pt))
+    if needed > label_min:
+        drawn, marks = bars(needed)
+    return drawn, marks
+
+
 def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dict]:
     table, unit = DATASETS[mineral]
     supply = data.table(table)
@@ -189,27 +248,23 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     for code in _stack_order(supply, style):
         _, heights, est = _layer(supply, code, years, value)
         layers.append((code, heights / series["primary"].to_numpy() * 100.0, est))
-    marks: list = []
-    drawn, bottom = stack_bars(ax, xs, layers, style, label_min=9, marks=marks)
-    rest = 100.0 - bottom
-    if hatched_bars(ax, xs, rest, bottom, style, style.label("supply.undetermined")) is not None:
-        drawn["undetermined"] = [float(r) for r in rest]
-    ax.set_ylim(0, 100)
-    ax.set_yticks([0, 50, 100])
-    ax.set_yticklabels(["0%", "50%", "100%"])
-    ax.set_xticks(xs)
-    ax.set_xticklabels([str(y) for y in years], fontsize=style.config["font"]["small_size"] - 1)
-    ax.set_title(style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left")
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.16),
-        ncol=7,
-        fontsize=style.config["font"]["small_size"] - 1,
-        handlelength=0.9,
-        columnspacing=0.8,
-    )
-    if marks:
-        estimate_note(fig, style, "supply.estimated", x=0.98, y=0.9, ha="right")
+
+    def bars(label_min: float):
+        ax.cla()
+        marks: list = []
+        drawn, bottom = stack_bars(ax, xs, layers, style, label_min=label_min, marks=marks)
+        rest = 100.0 - bottom
+        if hatched_bars(ax, xs, rest, bottom, style, style.label("supply.undetermined")) is not None:
+            drawn["undetermined"] = [float(r) for r in rest]
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 50, 100])
+        ax.set_yticklabels(["0%", "50%", "100%"])
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(y) for y in years], fontsize=style.config["font"]["small_size"] - 1)
+        ax.set_title(style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left")
+        return drawn, marks
+
+    drawn, marks = fit_share_strip(fig, ax, bars, style, "supply.estimated", label_min=9.0)
     return fig, {"years": years, "shares": drawn, "estimated": [[code, years[i]] for code, i in marks]}
 
 

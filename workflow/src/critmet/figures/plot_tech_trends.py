@@ -86,7 +86,15 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     fig = Figure(figsize=style.size("wide"))
     fig_w, fig_h = fig.get_size_inches()
     ncol = 3 if style.lang == "ja" else 2  # legend columns (the chart is 4.75 in wide; English names are longer)
-    legend_rows = math.ceil(len(stages) / ncol) + 1  # + one row for the hatched 'not determined' entry
+    pending = sorted({s for m in minerals for s in undetermined[m]}, key=stages.index)
+    pending_label = ""
+    if pending:  # the hatched entry, wrapped to the legend's width
+        names = style.label("bars_tech.undetermined_join").join(style.name(s) for s in pending)
+        pending_label = style.wrap(
+            style.label("bars_tech.undetermined", stages=names), 36 if style.lang == "ja" else 60
+        )
+    # + the rows of the hatched 'not determined' entry
+    legend_rows = math.ceil(len(stages) / ncol) + max(1, pending_label.count("\n") + 1)
     row_in = 0.19  # height of one legend row, inches
     bottom_in = 0.10 + row_in * legend_rows + 0.34  # legend, then room for the x tick labels
     top_in = 0.34  # panel titles
@@ -142,7 +150,7 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.set_xticklabels([f"{v}%" for v in (0, 25, 50, 75, 100)])
     ax.set_yticks(range(len(minerals)))
-    width = 8 if style.lang == "ja" else 20
+    width = 8 if style.lang == "ja" else 12  # "Rare earth / elements": the panel keeps its width
     ax.set_yticklabels([mineral_label(m, style, width) for m in minerals], linespacing=1.0)
     ax.tick_params(axis="y", length=0, pad=4)
     ax.tick_params(axis="x", length=2)
@@ -198,15 +206,8 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
         "labelspacing": 0.45,
     }
     fig.legend(handles=ordered, bbox_to_anchor=(left - 0.005, legend_top), ncol=ncol, columnspacing=1.2, **common)
-    pending = sorted({s for m in minerals for s in undetermined[m]}, key=stages.index)
     if pending:
-        names = style.label("bars_tech.undetermined_join").join(style.name(s) for s in pending)
-        extra = Patch(
-            facecolor=colors["unallocated"],
-            edgecolor=colors["muted"],
-            hatch=HATCH,
-            label=style.label("bars_tech.undetermined", stages=names),
-        )
+        extra = Patch(facecolor=colors["unallocated"], edgecolor=colors["muted"], hatch=HATCH, label=pending_label)
         fig.legend(handles=[extra], bbox_to_anchor=(left - 0.005, legend_top - row_in * nrows / fig_h), **common)
     return fig, drawn
 
