@@ -112,6 +112,15 @@ def test_a_total_is_compared_with_its_parts_in_every_year(tmp_path):
     assert err.value.column == "total_kt" and "1989.8 where 2100 is expected" in message
 
 
+def test_shares_that_add_up_to_110_name_the_line_and_column(tmp_path):
+    raw = raw_copy(tmp_path)
+    edit(raw / "material_flow_pies.csv", "GA_ALUMINA_2021,CN,55", "GA_ALUMINA_2021,CN,65")
+    with pytest.raises(RawDataError) as err:
+        clean_dataset("material_flow", raw, tmp_path / "out")
+    assert err.value.path.endswith("material_flow_pies.csv") and err.value.line == 2
+    assert err.value.column == "share_pct" and "add up to: 110 where 100 is expected" in str(err.value)
+
+
 def test_parts_checks_cover_every_year_with_parts_and_a_total(tmp_path):
     result = clean_dataset("ga_demand", RAW, tmp_path)
     parts = {r["id"]: r for r in result["printed"] if r["id"].startswith("parts_sum_")}
