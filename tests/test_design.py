@@ -191,21 +191,7 @@ def test_layout_matches_the_pdf(page_layouts, chars):
         assert charts >= 30 and tables >= 20, (charts, tables)
 
 
-@pytest.mark.parametrize(
-    "lang",
-    [
-        "ja",
-        pytest.param(
-            "en",
-            marks=pytest.mark.xfail(
-                reason="pp.27 and 30 (en): a few labels of the supply and demand charts reach past the chart's box "
-                "and are clipped there, so they are found outside any chart region (plot modules of the "
-                "estimates work)",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("lang", ["ja", "en"])
 def test_type_floors_on_pages_laid_out_at_the_scale(page_layouts, chars, lang):
     """Pages the fitting left at level 0 or 1 (spacing only) keep every floor: body 10, table 8.5, chart 7.5,
     notes 7 pt, measured on the characters of the PDF."""
