@@ -126,7 +126,7 @@ def main() -> int:
         )
         edit(work / "templates" / "text" / "en" / "p26_supply_ga.yaml", "refined gallium", "refined gallium (edited)")
         results["text edit (en) -> en and bilingual PDFs"] = snakemake(work)
-        edit(work / "data" / "raw" / "ga_supply.csv", "\n2020,中国,360\n", "\n2020,中国,360.0\n")  # same value
+        edit(work / "data" / "raw" / "ga_supply.csv", "\n2020,中国,360,", "\n2020,中国,360.0,")  # same value
         results["raw-table edit (ga_supply) -> figures, 3 PDFs"] = snakemake(work)
         results["preview: text save -> HTML re-rendered"] = preview_render(work)
     out = ROOT / "benchmarks" / "out"
