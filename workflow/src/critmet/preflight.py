@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from critmet.validate import RawDataError, raw_tables
+from critmet.validate import RawDataError, error_text, raw_tables
 
 CACHE = Path(".snakemake") / "critmet" / "validated.json"
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -37,17 +37,8 @@ class PreflightError(ValueError):
     """A problem found before the build; the message is one line in the common form."""
 
     def __init__(self, path, message, line=None, key=None, value=None, expected=None):
-        parts = [str(path)]
-        if line is not None:
-            parts.append(f"line {line}")
-        if key is not None:
-            parts.append(f"key '{key}'")
-        text = f"{', '.join(parts)}: {message}"
-        if value is not None:
-            text += f" (value: {value!r})"
-        if expected is not None:
-            text += f"; expected {expected}"
-        super().__init__(text)
+        field = f"key '{key}'" if key is not None else None
+        super().__init__(error_text(path, message, line=line, field=field, value=value, expected=expected))
 
 
 # ------------------------------------------------------------------------------------------- YAML lines

@@ -33,29 +33,24 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2]))?$")
 
 
+def error_text(path, message, *, line=None, field=None, value=None, expected=None) -> str:
+    """The common form of every input error: `path, line N, <field>: message (value: v); expected e`."""
+    where = ", ".join([str(path)] + [part for part in (line is not None and f"line {line}", field) if part])
+    text = f"{where}: {message}"
+    if value is not None:
+        text += f" (value: {value!r})"
+    if expected is not None:
+        text += f"; expected {expected}"
+    return text
+
+
 class RawDataError(ValueError):
     """A raw table or its metadata breaks the rules. The message is meant for the analyst."""
 
     def __init__(self, path, message, line=None, column=None, value=None, expected=None):
-        self.path, self.line, self.column, self.value, self.expected = (
-            str(path),
-            line,
-            column,
-            value,
-            expected,
-        )
-        parts = [str(path)]
-        if line is not None:
-            parts.append(f"line {line}")
-        if column is not None:
-            parts.append(f"column '{column}'")
-        where = ", ".join(parts)
-        text = f"{where}: {message}"
-        if value is not None:
-            text += f" (value: {value!r})"
-        if expected is not None:
-            text += f"; expected {expected}"
-        super().__init__(text)
+        self.path, self.line, self.column, self.value, self.expected = str(path), line, column, value, expected
+        field = f"column '{column}'" if column is not None else None
+        super().__init__(error_text(path, message, line=line, field=field, value=value, expected=expected))
 
 
 @dataclass
