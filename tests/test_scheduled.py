@@ -116,6 +116,48 @@ def test_a_broken_input_publishes_nothing(work):
         path.write_text(original, encoding="utf-8")
 
 
+def test_a_total_that_no_longer_equals_its_parts_stops_naming_file_line_and_column(work):
+    """A consistency error found while the data are cleaned (not by the preflight): the scheduler's output
+    leads with the one-line message, exit 1, and nothing is published."""
+    before = tree_hashes(work / "results" / "latest")
+    target = os.readlink(work / "results" / "latest")
+    path = work / "data" / "raw" / "ga_demand.csv"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(
+            original.replace("2020,純度6N以上（GaAs）,actual,158,", "2020,純度6N以上（GaAs）,actual,198,"),
+            encoding="utf-8",
+        )
+        assert path.read_text(encoding="utf-8") != original
+        result = scheduled(work)
+        assert result.returncode == 1, result.stderr
+        first = result.stderr.splitlines()[:2]
+        assert first[0].startswith("build failed; nothing published"), first
+        assert first[1].startswith("error: data/raw/ga_demand_totals.csv, line 12, column 'total_t':"), first
+        assert "431 where 391 is expected" in first[1]
+        assert os.readlink(work / "results" / "latest") == target
+        assert tree_hashes(work / "results" / "latest") == before
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_failure_messages_are_the_one_line_errors_each_once():
+    from critmet.scheduled import failure_messages
+
+    lines = [
+        "Select jobs to execute...",
+        "Error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "    error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "RuleException: ...",
+        "invalid raw data: data/raw/y.csv, line 1: wrong delimiter",
+    ]
+    assert failure_messages(lines) == [
+        "error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "error: data/raw/y.csv, line 1: wrong delimiter",
+    ]
+    assert failure_messages(["Finished job 3."]) == []
+
+
 def test_a_second_run_while_one_holds_the_lock_exits_cleanly(work):
     with open(work / "results" / ".scheduled.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)

@@ -205,6 +205,20 @@ def outputs_current(root: Path, log) -> list[str]:
     return sorted({m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", out, re.M)} - {"job", "total", "all"})
 
 
+_ERROR_LINE = re.compile(r"^(?:error|invalid raw data|invalid input):\s*(.+)$", re.IGNORECASE)
+
+
+def failure_messages(lines: list[str], limit: int = 5) -> list[str]:
+    """The one-line messages of a failed build (a job's 'Error: <file>, line …, column …: …'), each once, in
+    the order they came: what a scheduler's mail should show first, before the log's tail."""
+    found: list[str] = []
+    for line in lines:
+        match = _ERROR_LINE.match(line.strip())
+        if match and f"error: {match.group(1)}" not in found:
+            found.append(f"error: {match.group(1)}")
+    return found[:limit]
+
+
 def main(argv: list[str] | None = None) -> int:
     from critmet.build import BuildBusy, acquire, run_snakemake
     from critmet.lifeline import die_with_parent
@@ -264,10 +278,13 @@ def main(argv: list[str] | None = None) -> int:
                 run_snakemake(root, ["--summary", "--nocolor", "all"], log)
             if code != 0:
                 log.flush()
-                tail = (root / args.log).read_text(encoding="utf-8").splitlines()[-15:]
+                lines = (root / args.log).read_text(encoding="utf-8").splitlines()
+                errors = failure_messages(lines)
                 print(
-                    "build failed; nothing published, results/latest unchanged. Last lines of "
-                    f"{args.log}:\n" + "\n".join(tail),
+                    "build failed; nothing published, results/latest unchanged"
+                    + ("".join(f"\n{e}" for e in errors) if errors else "")
+                    + f"\nLast lines of {args.log}:\n"
+                    + "\n".join(lines[-15:]),
                     file=sys.stderr,
                 )
                 return 1
