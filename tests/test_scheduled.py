@@ -315,3 +315,25 @@ def test_the_change_log_names_values_biggest_first_and_pairs_a_moved_year():
     )
     assert changes[1]["name_ja"] == "ガリウム供給：中国、2020年"
     assert all(c["before"] is not None and c["now"] is not None for c in changes)  # nothing "→ –"
+
+
+def test_the_change_log_lists_values_that_now_differ_from_the_print(tmp_path):
+    """CHANGES.md names each value that an update moved away from the print it was compared with, as
+    "2023 print: 544 → now 551.5" (fidelity.csv status 'changed'); values that agree are not listed."""
+    from critmet.editions import Namer
+    from critmet.scheduled import print_differences
+
+    root = project_copy(tmp_path)
+    data = root / "results" / "data"
+    data.mkdir(parents=True)
+    (data / "fidelity.csv").write_text(
+        "dataset,table,id,edition,printed,now,status,change,where\n"
+        "ga_supply,ga_supply,demand_2020,2023 print,544,551.475,changed,2023 print: 544 → now 551.475,chart\n"
+        "ga_supply,ga_supply,demand_2019,2023 print,547,547,ok,,chart\n",
+        encoding="utf-8",
+    )
+    lines = print_differences(root, Namer(root))
+    assert "| Gallium supply: demand, 2020 | ガリウム供給：需要、2020年 | 2023 print: 544 | 551.475 |" in lines
+    assert not any("2019" in line for line in lines)
+    (data / "fidelity.csv").write_text("dataset,table,id,edition,printed,now,status,change,where\n", encoding="utf-8")
+    assert print_differences(root, Namer(root)) == []

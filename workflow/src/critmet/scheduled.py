@@ -82,6 +82,7 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
         if values
         else ["No data value changed. / データの値に変更はありません。"]
     )
+    lines += print_differences(root, namer)
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
     lines += [f"- {n}" for n in figures] or ["None."]
@@ -94,6 +95,32 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
     if new["code_version"] != old["code_version"]:
         lines += ["", f"Code version: {old['code_version']} → {new['code_version']}"]
     return "\n".join(lines) + "\n"
+
+
+def print_differences(root: Path | None, namer) -> list[str]:
+    """The values that now differ from the print they were first compared with (results/data/fidelity.csv,
+    status 'changed'): "2023 print: 544 → now 551.5". Not errors: the data were updated since that print."""
+    path = None if root is None else root / "results" / "data" / "fidelity.csv"
+    if path is None or not path.exists():
+        return []
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["status"] == "changed"]
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Values that now differ from the print / 印刷版と異なる値 (data updated since; not errors)",
+        "",
+        "| value | 値 | print / 印刷版 | now / 今版 |",
+        "|---|---|---:|---:|",
+    ]
+    for r in rows:
+        en = namer.name(r["dataset"], r["id"], "en") if namer else r["id"]
+        ja = namer.name(r["dataset"], r["id"], "ja") if namer else r["id"]
+        out.append(f"| {en} | {ja} | {r['edition']}: {float(r['printed']):.6g} | {float(r['now']):.6g} |")
+    return out
 
 
 def latest_manifest(results: Path) -> dict | None:
