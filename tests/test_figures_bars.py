@@ -13,7 +13,7 @@ from matplotlib.colors import to_hex
 from conftest import draw_rendered as draw
 from critmet.clean import clean_dataset
 from critmet.figures import plot_reco_bars, plot_screening_bars, plot_tech_trends
-from critmet.figures.common import FigureData, load_labels
+from critmet.figures.common import FigureData, lighter, load_labels
 from critmet.figures.style import Style, StyleError
 from critmet.report.filters import num
 from critmet.validate import load_codes
@@ -75,7 +75,6 @@ def test_tech_trends_bars_equal_the_cleaned_shares_and_counts(cleaned, codes, la
     shares = shares[shares["region"] == region]
     projects = pd.read_csv(cleaned / "tech_projects.csv")
     projects = projects[projects["region"] == region].set_index("mineral")["projects"]
-    metrics = pd.read_csv(cleaned / "tech_trends_metrics.csv").set_index("metric")["value"]
     stages = list(pd.read_csv(RAW / "codes" / "tech_stage.csv")["code"])
 
     segs = patches_by_gid(fig, "share:")
@@ -89,34 +88,29 @@ def test_tech_trends_bars_equal_the_cleaned_shares_and_counts(cleaned, codes, la
     for row, mineral in enumerate(ROW_ORDER):
         rows = shares[shares["mineral"] == mineral].set_index("stage")["share_pct"]
         known = rows.dropna()
+        assert len(known) == len(rows)  # every share has a value (estimated ones are marked, not left empty)
+        status = shares[shares["mineral"] == mineral].set_index("stage")["status"]
         drawn = {gid.split(":")[2]: p for gid, p in segs.items() if gid.split(":")[1] == mineral}
-        expected_keys = set(known.index) | ({"undetermined"} if rows.isna().any() else set())
-        assert set(drawn) == expected_keys, (mineral, set(drawn))
+        assert set(drawn) == set(known.index), (mineral, set(drawn))
         # segments follow the code-list order of stages, touching, and fill exactly 100%
         order = sorted(drawn, key=lambda k: drawn[k].get_x())
-        assert order == [s for s in stages if s in known.index] + (["undetermined"] if rows.isna().any() else [])
+        assert order == [s for s in stages if s in known.index]
         x = 0.0
         for key in order:
             assert drawn[key].get_x() == pytest.approx(x)
             assert y_centre(drawn[key]) == pytest.approx(row)
             x += width(drawn[key])
         assert x == pytest.approx(100.0)
-        if rows.isna().any():
-            # known stages at their printed widths, the rest hatched and equal to the derived remainder
-            for stage, share in known.items():
-                assert width(drawn[stage]) == pytest.approx(share)
-            rest = width(drawn["undetermined"])
-            assert rest == pytest.approx(100.0 - known.sum())
-            assert rest == pytest.approx(metrics[f"share_{region}_{mineral}_unassigned_sum"])
-            assert drawn["undetermined"].get_hatch() == "////"
-        else:
-            for stage, share in known.items():  # a rounded row (99-101) is scaled to fill the bar
-                assert width(drawn[stage]) == pytest.approx(share * 100.0 / known.sum())
+        for stage, share in known.items():  # a rounded row (99-101) is scaled to fill the bar
+            assert width(drawn[stage]) == pytest.approx(share * 100.0 / known.sum())
+            assert not drawn[stage].get_hatch()
         for stage, share in known.items():
-            assert to_hex(drawn[stage].get_facecolor()) == to_hex(style.color(stage))
+            est = status[stage] == "estimated"
+            tone = lighter(style.color(stage)) if est else style.color(stage)
+            assert to_hex(drawn[stage].get_facecolor()) == to_hex(tone)
             gid = f"label:{mineral}:{stage}"
             if share >= 8:
-                assert labels[gid].get_text() == f"{num(share)}%"
+                assert labels[gid].get_text() == f"{num(share)}%" + ("e" if est else "")
                 lx, _ = labels[gid].get_position()
                 assert drawn[stage].get_x() < lx < drawn[stage].get_x() + width(drawn[stage])
             else:
@@ -136,8 +130,9 @@ def test_tech_trends_bars_equal_the_cleaned_shares_and_counts(cleaned, codes, la
 
     legend_texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert {style.name(s) for s in stages} <= set(legend_texts)  # all six stages, on every page
-    hatched = [h for leg in fig.legends for h in leg.legend_handles if h.get_hatch()]
-    assert len(hatched) == (1 if shares["share_pct"].isna().any() else 0)
+    assert not [h for leg in fig.legends for h in leg.legend_handles if h.get_hatch()]
+    note = [t.get_text() for t in fig.texts if t.get_text() == style.label("bars_tech.estimated")]
+    assert len(note) == (1 if shares["status"].eq("estimated").any() else 0)
     assert item.sources == ["tech_stage_shares", "tech_projects"]
     assert item.values["projects"] == {m: int(projects[m]) for m in ROW_ORDER}
     for mineral in ROW_ORDER:
@@ -145,22 +140,24 @@ def test_tech_trends_bars_equal_the_cleaned_shares_and_counts(cleaned, codes, la
     assert style.name(region) in item.title
 
 
-def test_us_ree_remainder_is_six_percent_and_hatched_in_both_languages(cleaned, codes):
-    """The one row with undetermined cells: 100 - (29 + 21 + 29 + 15) = 6, not split between two stages."""
+def test_us_ree_estimated_stages_are_drawn_lighter_and_marked_in_both_languages(cleaned, codes):
+    """The one row whose stage assignment is an estimate: the printed 4% and 2% drawn as data in a lighter tone
+    with an 'e' over them and the one explaining line; no hatched or 'not determined' segment."""
     for lang in LANGS:
         data, style = make(cleaned, codes, lang)
         fig = draw(plot_tech_trends, data, style, ["tech_trends_us"])["tech_trends_us"].fig
         segs = patches_by_gid(fig, "share:REE:")
-        assert width(segs["share:REE:undetermined"]) == pytest.approx(6.0)
-        assert "share:REE:ST_SUBSTITUTION" not in segs and "share:REE:ST_MANUFACTURING" not in segs
-        labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-        expected = style.label(
-            "bars_tech.undetermined",
-            stages=style.label("bars_tech.undetermined_join").join(
-                [style.name("ST_SUBSTITUTION"), style.name("ST_MANUFACTURING")]
-            ),
-        )
-        assert "".join(expected.split()) in ["".join(t.split()) for t in labels]  # the entry may be wrapped
+        assert width(segs["share:REE:ST_SUBSTITUTION"]) + width(segs["share:REE:ST_MANUFACTURING"]) == pytest.approx(6)
+        for stage in ("ST_SUBSTITUTION", "ST_MANUFACTURING"):
+            seg = segs[f"share:REE:{stage}"]
+            assert to_hex(seg.get_facecolor()) == to_hex(lighter(style.color(stage)))
+            assert not seg.get_hatch()
+        mark = texts_by_gid(fig, "estimate:")
+        assert list(mark) == ["estimate:REE"] and mark["estimate:REE"].get_text() == "e"
+        x, _ = mark["estimate:REE"].get_position()
+        assert segs["share:REE:ST_SUBSTITUTION"].get_x() <= x <= 100
+        assert style.label("bars_tech.estimated") in [t.get_text() for t in fig.texts]
+        assert not [p for p in segs.values() if "undetermined" in (p.get_gid() or "")]
 
 
 def test_tech_trends_follow_changed_data(cleaned, codes, tmp_path):

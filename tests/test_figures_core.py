@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle, Wedge
 
 from conftest import draw_rendered as draw
@@ -18,7 +19,7 @@ from critmet.figures import (
     plot_risk_profiles,
     plot_supply_bars,
 )
-from critmet.figures.common import svg_bytes
+from critmet.figures.common import lighter, svg_bytes
 from critmet.figures.style import StyleError
 
 LANGS = ["ja", "en"]
@@ -53,15 +54,32 @@ def test_pies_draw_the_cleaned_shares(cleaned, lang):
     assert "551" in drawn["ga_pie_primary_2022"].alt
 
 
-def test_pie_with_unprinted_slices_shows_them_hatched_not_invented(cleaned):
-    data, style = figure_kit(cleaned, "en")
-    drawn = draw(plot_flow_pies, data, style, ["ga_pie_imports_2022"])
-    wedges = [p for p in drawn["ga_pie_imports_2022"].fig.axes[0].patches if isinstance(p, Wedge)]
-    hatched = [w for w in wedges if w.get_hatch()]
-    assert len(hatched) == 1  # Korea and Russia: printed without values
-    assert hatched[0].theta2 - hatched[0].theta1 == pytest.approx(360 * 3 / 100)  # 100 - (59 + 7 + 5 + 26)
-    legend_texts = [t.get_text() for t in drawn["ga_pie_imports_2022"].fig.legends[0].get_texts()]
-    assert any("South Korea" in t and "share not available" in t for t in legend_texts)
+@pytest.mark.parametrize("lang", LANGS)
+def test_pie_estimates_are_drawn_lighter_and_marked_not_hatched(cleaned, lang):
+    """Korea and Russia are named on Japan's Ga import pie with no printed share: the data hold an estimate
+    (the printed remainder 100 - 97 split equally), drawn as slices in a lighter tone, marked 'e' with their
+    decimal, explained by one line; the pie adds up to 100 and nothing is hatched."""
+    data, style = figure_kit(cleaned, lang)
+    shares = pd.read_csv(cleaned / "material_flow_shares.csv")
+    rows = shares[shares["pie"] == "GA_IMPORTS_2022"].set_index("country")
+    assert rows["share_pct"].sum() == pytest.approx(100)
+    assert sorted(rows.index[rows["status"] == "estimated"]) == ["KR", "RU"]
+    assert rows.loc[["KR", "RU"], "share_pct"].tolist() == pytest.approx([1.5, 1.5])
+    item = draw(plot_flow_pies, data, style, ["ga_pie_imports_2022"])["ga_pie_imports_2022"]
+    fig = item.fig
+    wedges = [p for p in fig.axes[0].patches if isinstance(p, Wedge)]
+    assert len(wedges) == len(rows) and not any(w.get_hatch() for w in wedges)
+    for wedge, (code, row) in zip(wedges, rows.iterrows(), strict=True):
+        tone = lighter(style.color(code)) if row["status"] == "estimated" else style.color(code)
+        assert to_hex(wedge.get_facecolor()) == to_hex(tone)
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    for code in ("KR", "RU"):
+        assert f"{style.name(code)} 1.5%e" in legend
+    assert style.label("pies.estimated") in " ".join(t.get_text() for t in fig.texts)
+    assert item.values["estimated"] == list(rows.index[rows["status"] == "estimated"])
+    # a pie without estimates has no estimate line
+    other = draw(plot_flow_pies, data, style, ["ga_pie_zinc_2021"])["ga_pie_zinc_2021"].fig
+    assert style.label("pies.estimated") not in " ".join(t.get_text() for t in other.texts)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -146,8 +164,12 @@ def test_lca_waterfall_steps_climb_to_the_total(cleaned, lang):
             "unallocated" in t.lower() or "配分" in t for t in labels + [t.get_text() for t in ax.get_xticklabels()]
         )
     pidgeon = drawn["mg_pidgeon_lca_waterfall"].fig.axes[0]
-    solid = [p for p in pidgeon.patches if isinstance(p, Rectangle) and p.get_alpha() is None]
-    assert any(p.get_height() == pytest.approx(3.62) for p in solid)  # the stoichiometric part, full tone
+    solid = [p.get_height() for p in pidgeon.patches if isinstance(p, Rectangle) and p.get_alpha() is None]
+    derived = steps[(steps["route"] == "MG_PIDGEON") & (steps["basis"] == "derivation")]
+    # the stoichiometric parts (dolomite calcination 2 x 44.009 / 24.305; carbon for the FeSi's silicon), full tone
+    assert sorted(derived["value_kg_co2_per_kg"]) == pytest.approx([1.811, 3.621])
+    for value in derived["value_kg_co2_per_kg"]:
+        assert any(h == pytest.approx(value) for h in solid)
     light = [p for p in pidgeon.patches if isinstance(p, Rectangle) and p.get_alpha() == pytest.approx(0.45)]
     assert light and any(t.get_text().endswith(" e") for t in pidgeon.texts)  # estimates: lighter, marked e
     note = " ".join(t.get_text() for t in drawn["mg_pidgeon_lca_waterfall"].fig.texts)

@@ -116,6 +116,48 @@ def test_a_broken_input_publishes_nothing(work):
         path.write_text(original, encoding="utf-8")
 
 
+def test_a_total_that_no_longer_equals_its_parts_stops_naming_file_line_and_column(work):
+    """A consistency error found while the data are cleaned (not by the preflight): the scheduler's output
+    leads with the one-line message, exit 1, and nothing is published."""
+    before = tree_hashes(work / "results" / "latest")
+    target = os.readlink(work / "results" / "latest")
+    path = work / "data" / "raw" / "ga_demand.csv"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(
+            original.replace("2020,純度6N以上（GaAs）,actual,158,", "2020,純度6N以上（GaAs）,actual,198,"),
+            encoding="utf-8",
+        )
+        assert path.read_text(encoding="utf-8") != original
+        result = scheduled(work)
+        assert result.returncode == 1, result.stderr
+        first = result.stderr.splitlines()[:2]
+        assert first[0].startswith("build failed; nothing published"), first
+        assert first[1].startswith("error: data/raw/ga_demand_totals.csv, line 12, column 'total_t':"), first
+        assert "431 where 391 is expected" in first[1]
+        assert os.readlink(work / "results" / "latest") == target
+        assert tree_hashes(work / "results" / "latest") == before
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_failure_messages_are_the_one_line_errors_each_once():
+    from critmet.scheduled import failure_messages
+
+    lines = [
+        "Select jobs to execute...",
+        "Error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "    error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "RuleException: ...",
+        "invalid raw data: data/raw/y.csv, line 1: wrong delimiter",
+    ]
+    assert failure_messages(lines) == [
+        "error: data/raw/x.csv, line 3, column 'v': bad (value: '1'); expected 2",
+        "error: data/raw/y.csv, line 1: wrong delimiter",
+    ]
+    assert failure_messages(["Finished job 3."]) == []
+
+
 def test_a_second_run_while_one_holds_the_lock_exits_cleanly(work):
     with open(work / "results" / ".scheduled.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -273,3 +315,25 @@ def test_the_change_log_names_values_biggest_first_and_pairs_a_moved_year():
     )
     assert changes[1]["name_ja"] == "ガリウム供給：中国、2020年"
     assert all(c["before"] is not None and c["now"] is not None for c in changes)  # nothing "→ –"
+
+
+def test_the_change_log_lists_values_that_now_differ_from_the_print(tmp_path):
+    """CHANGES.md names each value that an update moved away from the print it was compared with, as
+    "2023 print: 544 → now 551.5" (fidelity.csv status 'changed'); values that agree are not listed."""
+    from critmet.editions import Namer
+    from critmet.scheduled import print_differences
+
+    root = project_copy(tmp_path)
+    data = root / "results" / "data"
+    data.mkdir(parents=True)
+    (data / "fidelity.csv").write_text(
+        "dataset,table,id,edition,printed,now,status,change,where\n"
+        "ga_supply,ga_supply,demand_2020,2023 print,544,551.475,changed,2023 print: 544 → now 551.475,chart\n"
+        "ga_supply,ga_supply,demand_2019,2023 print,547,547,ok,,chart\n",
+        encoding="utf-8",
+    )
+    lines = print_differences(root, Namer(root))
+    assert "| Gallium supply: demand, 2020 | ガリウム供給：需要、2020年 | 2023 print: 544 | 551.475 |" in lines
+    assert not any("2019" in line for line in lines)
+    (data / "fidelity.csv").write_text("dataset,table,id,edition,printed,now,status,change,where\n", encoding="utf-8")
+    assert print_differences(root, Namer(root)) == []

@@ -82,6 +82,7 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
         if values
         else ["No data value changed. / データの値に変更はありません。"]
     )
+    lines += print_differences(root, namer)
     figures = sorted(n for n, h in new["figures"].items() if old["figures"].get(n) != h)
     lines += ["", "## Figures redrawn with different content", ""]
     lines += [f"- {n}" for n in figures] or ["None."]
@@ -94,6 +95,32 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
     if new["code_version"] != old["code_version"]:
         lines += ["", f"Code version: {old['code_version']} → {new['code_version']}"]
     return "\n".join(lines) + "\n"
+
+
+def print_differences(root: Path | None, namer) -> list[str]:
+    """The values that now differ from the print they were first compared with (results/data/fidelity.csv,
+    status 'changed'): "2023 print: 544 → now 551.5". Not errors: the data were updated since that print."""
+    path = None if root is None else root / "results" / "data" / "fidelity.csv"
+    if path is None or not path.exists():
+        return []
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["status"] == "changed"]
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Values that now differ from the print / 印刷版と異なる値 (data updated since; not errors)",
+        "",
+        "| value | 値 | print / 印刷版 | now / 今版 |",
+        "|---|---|---:|---:|",
+    ]
+    for r in rows:
+        en = namer.name(r["dataset"], r["id"], "en") if namer else r["id"]
+        ja = namer.name(r["dataset"], r["id"], "ja") if namer else r["id"]
+        out.append(f"| {en} | {ja} | {r['edition']}: {float(r['printed']):.6g} | {float(r['now']):.6g} |")
+    return out
 
 
 def latest_manifest(results: Path) -> dict | None:
@@ -205,6 +232,20 @@ def outputs_current(root: Path, log) -> list[str]:
     return sorted({m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", out, re.M)} - {"job", "total", "all"})
 
 
+_ERROR_LINE = re.compile(r"^(?:error|invalid raw data|invalid input):\s*(.+)$", re.IGNORECASE)
+
+
+def failure_messages(lines: list[str], limit: int = 5) -> list[str]:
+    """The one-line messages of a failed build (a job's 'Error: <file>, line …, column …: …'), each once, in
+    the order they came: what a scheduler's mail should show first, before the log's tail."""
+    found: list[str] = []
+    for line in lines:
+        match = _ERROR_LINE.match(line.strip())
+        if match and f"error: {match.group(1)}" not in found:
+            found.append(f"error: {match.group(1)}")
+    return found[:limit]
+
+
 def main(argv: list[str] | None = None) -> int:
     from critmet.build import BuildBusy, acquire, run_snakemake
     from critmet.lifeline import die_with_parent
@@ -264,10 +305,13 @@ def main(argv: list[str] | None = None) -> int:
                 run_snakemake(root, ["--summary", "--nocolor", "all"], log)
             if code != 0:
                 log.flush()
-                tail = (root / args.log).read_text(encoding="utf-8").splitlines()[-15:]
+                lines = (root / args.log).read_text(encoding="utf-8").splitlines()
+                errors = failure_messages(lines)
                 print(
-                    "build failed; nothing published, results/latest unchanged. Last lines of "
-                    f"{args.log}:\n" + "\n".join(tail),
+                    "build failed; nothing published, results/latest unchanged"
+                    + ("".join(f"\n{e}" for e in errors) if errors else "")
+                    + f"\nLast lines of {args.log}:\n"
+                    + "\n".join(lines[-15:]),
                     file=sys.stderr,
                 )
                 return 1

@@ -121,9 +121,12 @@ def _pie_shares(pie: str, spec: pd.Series, printed: pd.DataFrame, usgs: pd.DataF
             slices.loc[len(slices)] = ["OTH", rest["value"].sum(), rest["share_pct"].sum()]
         slices["quantity"] = [convert(v, unit_from, spec["unit"]) for v in slices["value"]]
         slices = slices.drop(columns="value")
+        slices["status"] = "reported"
     else:
         slices = printed_rows[printed_rows["share_pct"].notna()][["country", "share_pct"]].copy()
         slices["quantity"] = slices["share_pct"] * spec["total"] / 100.0
+        status = printed_rows["status"] if "status" in printed_rows else pd.Series("reported", printed_rows.index)
+        slices["status"] = status.reindex(slices.index).fillna("reported")
     slices.insert(0, "pie", pie)
     slices["unit"] = spec["unit"]
     slices["basis"] = spec["basis"]
@@ -333,10 +336,10 @@ def derive_tech_trends(frames: dict, codes) -> list[Metric]:
     for _, r in shares.iterrows():
         if pd.notna(r["share_pct"]):
             metrics.append(Metric(f"share_{r['region']}_{r['mineral']}_{r['stage']}", float(r["share_pct"]), "%"))
-    for (region, mineral), group in shares.groupby(["region", "mineral"]):
-        if group["share_pct"].isna().any():
-            unassigned = 100.0 - float(group["share_pct"].sum())
-            metrics.append(Metric(f"share_{region}_{mineral}_unassigned_sum", unassigned, "%"))
+    if "status" in shares:  # the printed total of the shares whose stage assignment is an estimate
+        estimated = shares[shares["status"].eq("estimated")]
+        for (region, mineral), group in estimated.groupby(["region", "mineral"]):
+            metrics.append(Metric(f"share_{region}_{mineral}_estimated_sum", float(group["share_pct"].sum()), "%"))
     keyed = shares.assign(group=shares["region"] + "_" + shares["mineral"])
     metrics.extend(shares_add_up(keyed, "group", "share_pct", "tech_stage_shares"))
     return metrics

@@ -327,19 +327,12 @@ def estimate_note(fig, style, key: str, x: float = 0.01, y: float = 0.01, ha: st
     )
 
 
-def hatched_bars(ax, xs, heights, bottom, style, label: str, width: float = 0.72, zorder: int = 2):
-    """The part of a stack no category can be given: white, hatched, labelled (drawn only if present)."""
-    if max(heights, default=0) <= 1e-9:
-        return None
-    return ax.bar(
-        xs,
-        heights,
-        bottom=bottom,
-        width=width,
-        color="white",
-        hatch="////",
-        zorder=zorder,
-        edgecolor=style.config["colors"]["muted"],
-        linewidth=0.3,
-        label=label,
-    )
+def no_remainder(rest, what: str, tolerance: float = 1e-6) -> None:
+    """A stack is drawn from complete data only: every cell of the tables it draws holds a value (estimates
+    marked as such), which validation enforces (the value columns are not nullable). A part of a stack that no
+    category can be given is therefore a bug, not something to draw."""
+    import numpy as np
+
+    worst = float(np.max(np.abs(np.asarray(rest, dtype=float)), initial=0.0))
+    if worst > tolerance:
+        raise ValueError(f"{what}: {worst:.6g} of a stack has no category; the cleaned data should be complete")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, lighter, stack_bars
+from critmet.figures.common import Drawn, FigureData, estimate_note, lighter, no_remainder, stack_bars
 from critmet.figures.plot_supply_bars import fit_share_strip, printed_cagr_periods, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
@@ -70,9 +70,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
             label=style.label("demand.total_only"),
         )
         drawn["total_only"] = [float(h) for h in heights]
-    undetermined = np.where(total_only, 0.0, series["undetermined"].clip(lower=0).to_numpy())
-    if hatched_bars(ax, xs, undetermined, bottom, style, style.label("demand.undetermined"), width=0.7) is not None:
-        drawn["undetermined"] = [float(h) for h in undetermined]
+    no_remainder(np.where(total_only, 0.0, series["undetermined"].to_numpy()), "the split of demand by use")
     if marks:
         estimate_note(fig, style, "demand.estimated", y=0.965)
     totals = series["total"].to_numpy()
@@ -172,8 +170,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         marks: list = []
         drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=label_min, marks=marks)
         rest = 100.0 - bottom
-        if hatched_bars(ax, xs, rest, bottom, style, style.label("demand.undetermined"), width=0.6) is not None:
-            drawn["undetermined"] = [float(r) for r in rest]
+        no_remainder(rest, "the demand shares")
         ax.set_ylim(0, 100)
         ax.set_yticks([0, 50, 100])
         ax.set_yticklabels(["0%", "50%", "100%"])

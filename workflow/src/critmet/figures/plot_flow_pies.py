@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData
+from critmet.figures.common import Drawn, FigureData, lighter
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -22,10 +22,19 @@ FIGURE_PIES = {
 LABEL_ON_WEDGE = 8.0  # % : larger slices are named beside the wedge; smaller ones in the legend below
 
 
-def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str | None, note: str = "") -> Figure:
+def share_text(size: float, estimated: bool) -> str:
+    """A slice's share as drawn: whole percent as printed; an estimate keeps its decimal (1.5, not 2) and
+    carries the 'e' mark."""
+    if estimated:
+        return num(size, 0 if float(size).is_integer() else 1) + "%e"
+    return num(size) + "%"
+
+
+def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> Figure:
     """A donut of the slices (printed order), the total over its unit in the centre; small slices listed
-    below it, and the concentration note under that list. The parts are stacked from the bottom by their
-    measured extents, so the pie takes the height the legend and note leave."""
+    below it, and the concentration note under that list. A slice whose `status` is 'estimated' is drawn in
+    a lighter tone and its share marked 'e' (the note then explains the mark). The parts are stacked from
+    the bottom by their measured extents, so the pie takes the height the legend and note leave."""
     import math
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -36,14 +45,14 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
     height_pt = fig.get_size_inches()[1] * 72
     gap = 3.0 / height_pt  # 3 pt between stacked parts, in figure fraction
     sizes = list(slices["share_pct"])
-    colors = [style.color(c) for c in slices["country"]]
+    estimated = list(slices["status"].eq("estimated")) if "status" in slices else [False] * len(sizes)
+    colors = [
+        lighter(style.color(c)) if e else style.color(c) for c, e in zip(slices["country"], estimated, strict=True)
+    ]
     labels = [style.name(c) for c in slices["country"]]
-    hatched = []
-    if missing_label is not None:  # the share the report prints no value for: shown hatched, not invented
-        sizes.append(max(0.0, 100.0 - sum(sizes)))
-        colors.append(style.config["colors"]["unallocated"])
-        labels.append(missing_label)
-        hatched.append(len(sizes) - 1)
+    shown = [share_text(size, e) for size, e in zip(sizes, estimated, strict=True)]
+    if any(estimated):
+        note = f"{note}\n{style.label('pies.estimated')}" if note else style.label("pies.estimated")
     small = style.config["font"]["small_size"]
     bottom = 0.02
     if note:
@@ -52,14 +61,9 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         )
         bottom = fig.transFigure.inverted().transform((0, text.get_window_extent(renderer).y1))[1] + gap
     legend_items = [
-        Patch(
-            facecolor=color,
-            hatch="////" if i in hatched else None,
-            edgecolor=style.config["colors"]["muted"] if i in hatched else "none",
-            label=f"{label} {num(size)}%",
-        )
-        for i, (size, color, label) in enumerate(zip(sizes, colors, labels, strict=True))
-        if size < LABEL_ON_WEDGE or i in hatched
+        Patch(facecolor=color, edgecolor="none", label=f"{label} {text}")
+        for size, color, label, text in zip(sizes, colors, labels, shown, strict=True)
+        if size < LABEL_ON_WEDGE
     ]
     for ncol in (2, 1) if legend_items else ():  # two columns if they fit the figure's width, else one
         legend = fig.legend(
@@ -89,12 +93,9 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
         counterclock=False,
         wedgeprops={"width": 0.42, "edgecolor": "white", "linewidth": 0.8},
     )
-    for i in hatched:
-        wedges[i].set_hatch("////")
-        wedges[i].set_edgecolor(style.config["colors"]["muted"])
     outside_labels, label_xy = [], []
-    for i, (wedge, size, label) in enumerate(zip(wedges, sizes, labels, strict=True)):
-        if size >= LABEL_ON_WEDGE and i not in hatched:  # named, with its share, beside the wedge
+    for wedge, size, label, text in zip(wedges, sizes, labels, shown, strict=True):
+        if size >= LABEL_ON_WEDGE:  # named, with its share, beside the wedge
             angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
             x, y = math.cos(angle), math.sin(angle)
             label_xy.append((1.1 * x, 1.1 * y))
@@ -102,7 +103,7 @@ def draw_pie(slices, total: float, unit: str, style: Style, missing_label: str |
                 ax.text(
                     1.1 * x,
                     1.1 * y,
-                    f"{label} {num(size)}%" if abs(y) > 0.7 else f"{label}\n{num(size)}%",  # above/below: one line
+                    f"{label} {text}" if abs(y) > 0.7 else f"{label}\n{text}",  # one line
                     ha="left" if x > 0.2 else ("right" if x < -0.2 else "center"),
                     va="bottom" if y > 0.7 else ("top" if y < -0.7 else "center"),
                     multialignment="center",
@@ -173,7 +174,6 @@ def _keep_inside(fig: Figure, texts) -> None:
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
     shares = data.table("material_flow_shares")
     totals = data.table("material_flow_totals").set_index("pie")
-    printed = data.table("material_flow_pies")
     metrics = data.metrics("material_flow")
     out = {}
     for name in figures:
@@ -181,21 +181,16 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         slices = shares[shares["pie"] == pie]
         spec = totals.loc[pie]
         total = metrics[f"total_{pie}"]
-        unreadable = printed[(printed["pie"] == pie) & printed["share_pct"].isna()]["country"].tolist()
-        missing = None
-        if spec["basis"] == "report" and unreadable:
-            missing = style.label(
-                "pies.unreadable", countries=style.label("list_sep").join(style.name(c) for c in unreadable)
-            )
         year = int(metrics[f"year_{pie}"])
         title = style.label("pies.title", name=style.name(pie), year=year)
         top = metrics[f"top_share_{pie}"]
         hhi = metrics[f"hhi_{pie}"]
         top_code = slices[slices["country"] != "OTH"].sort_values("share_pct").iloc[-1]["country"]
         note = style.label("pies.concentration", top=style.name(top_code), share=num(top), hhi=num(hhi))
-        fig = draw_pie(slices, total, spec["unit"], style, missing, note)
+        fig = draw_pie(slices, total, spec["unit"], style, note)
         parts = style.label("list_sep").join(
-            f"{style.name(c)} {num(s)}%" for c, s in zip(slices["country"], slices["share_pct"], strict=True)
+            f"{style.name(c)} {share_text(s, st == 'estimated')}"
+            for c, s, st in zip(slices["country"], slices["share_pct"], slices["status"], strict=True)
         )
         alt = style.label("pies.alt", title=title, total=num(total), unit=spec["unit"], parts=parts, hhi=num(hhi))
         tables = (
@@ -210,6 +205,9 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
             tables,
             values={
                 "slices": {c: round(float(s), 4) for c, s in zip(slices["country"], slices["share_pct"], strict=True)},
+                "estimated": [
+                    c for c, st in zip(slices["country"], slices["status"], strict=True) if st == "estimated"
+                ],
                 "total": total,
                 "unit": spec["unit"],
                 "basis": spec["basis"],

@@ -8,7 +8,7 @@ import re
 import numpy as np
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData, estimate_note, hatched_bars, stack_bars
+from critmet.figures.common import Drawn, FigureData, estimate_note, no_remainder, stack_bars
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -65,10 +65,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     layers = [_layer(supply, code, years, value) for code in _stack_order(supply, style)]
     marks: list = []
     drawn, bottom = stack_bars(ax, xs, layers, style, marks=marks)
-    undetermined = series["undetermined"].clip(lower=0).to_numpy()
-    if hatched_bars(ax, xs, undetermined, bottom, style, style.label("supply.undetermined")) is not None:
-        drawn["undetermined"] = [float(h) for h in undetermined]
-        bottom += undetermined
+    no_remainder(series["undetermined"], "the country split of supply")
     recycling = series["recycling"].to_numpy()
     rate = metrics["recycling_rate_pct"]
     ax.bar(
@@ -254,8 +251,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         marks: list = []
         drawn, bottom = stack_bars(ax, xs, layers, style, label_min=label_min, marks=marks)
         rest = 100.0 - bottom
-        if hatched_bars(ax, xs, rest, bottom, style, style.label("supply.undetermined")) is not None:
-            drawn["undetermined"] = [float(r) for r in rest]
+        no_remainder(rest, "the supply shares")
         ax.set_ylim(0, 100)
         ax.set_yticks([0, 50, 100])
         ax.set_yticklabels(["0%", "50%", "100%"])

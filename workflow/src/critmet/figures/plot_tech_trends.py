@@ -5,9 +5,9 @@ bottom): left, 100% stacked bars of the printed stage shares; right, the number 
 
 * The printed shares are rounded, so a row adds up to 99-101. A complete row is drawn scaled to fill exactly
   100% (each segment keeps its printed label); the scale is recorded in `values`.
-* Where a row has empty cells (US REE: 4% and 2% that cannot be told apart between two stages) nothing is
-  invented: the known stages are drawn at their printed widths and the remainder (100 minus the known
-  shares, the dataset's `unassigned_sum` metric) is one hatched 'split not determined' segment.
+* A share whose `status` is 'estimated' (US REE: the 4% and 2% whose stages the print does not tell apart,
+  assigned as the table's metadata explains) is drawn in a lighter tone of its stage colour and marked 'e';
+  one line under the legend explains the mark.
 * A stage with no row in the table has no classification (0%), as the table's metadata says.
 """
 
@@ -19,13 +19,12 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from critmet.figures.common import Drawn, FigureData
+from critmet.figures.common import Drawn, FigureData, lighter
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
 FIGURE_REGION = {"tech_trends_eu": "EUR", "tech_trends_us": "US", "tech_trends_cn": "CN"}
 LABEL_IN_SEGMENT = 8.0  # %: printed shares at least this wide carry their value inside the segment
-HATCH = "////"
 TABLES = ["tech_stage_shares", "tech_projects"]
 
 
@@ -44,7 +43,8 @@ def mineral_label(code: str, style: Style, width: int) -> str:
 
 
 def region_rows(data: FigureData, region: str, style: Style) -> tuple[list[str], dict, dict, dict]:
-    """Minerals in code-list order; per mineral the known shares, the undetermined stages and the count."""
+    """Minerals in code-list order; per mineral the shares, the stages whose share is an estimate, and the
+    project count."""
     shares = data.table("tech_stage_shares")
     shares = shares[shares["region"] == region]
     projects = data.table("tech_projects")
@@ -55,14 +55,16 @@ def region_rows(data: FigureData, region: str, style: Style) -> tuple[list[str],
     unknown_stage = set(shares["stage"]) - set(stages)
     if unknown_stage:
         raise ValueError(f"tech_stage_shares: stages {sorted(unknown_stage)} are not in codes/tech_stage.csv")
+    if "status" not in shares:
+        shares = shares.assign(status="reported")
     known: dict[str, dict[str, float]] = {}
-    undetermined: dict[str, list[str]] = {}
+    estimated: dict[str, list[str]] = {}
     for m in minerals:
-        rows = shares[shares["mineral"] == m].set_index("stage")["share_pct"]
-        known[m] = {s: float(rows[s]) for s in stages if s in rows.index and not math.isnan(rows[s])}
-        undetermined[m] = [s for s in stages if s in rows.index and math.isnan(rows[s])]
+        rows = shares[shares["mineral"] == m].set_index("stage")
+        known[m] = {s: float(rows.loc[s, "share_pct"]) for s in stages if s in rows.index}
+        estimated[m] = [s for s in stages if s in rows.index and rows.loc[s, "status"] == "estimated"]
     counts = {m: int(projects[m]) for m in minerals}
-    return minerals, known, undetermined, counts
+    return minerals, known, estimated, counts
 
 
 def _fit_left_margin(fig: Figure, ax, left: float, width: float) -> None:
@@ -79,22 +81,16 @@ def _fit_left_margin(fig: Figure, ax, left: float, width: float) -> None:
         ax.set_position((needed, pos.y0, left + width - needed, pos.height))
 
 
-def draw_region(region: str, minerals, known, undetermined, counts, remainders, style: Style) -> tuple[Figure, dict]:
+def draw_region(region: str, minerals, known, estimated, counts, style: Style) -> tuple[Figure, dict]:
     colors = style.config["colors"]
     small = style.config["font"]["small_size"]
     stages = style.order("tech_stage")
     fig = Figure(figsize=style.size("wide"))
     fig_w, fig_h = fig.get_size_inches()
     ncol = 3 if style.lang == "ja" else 2  # legend columns (the chart is 4.75 in wide; English names are longer)
-    pending = sorted({s for m in minerals for s in undetermined[m]}, key=stages.index)
-    pending_label = ""
-    if pending:  # the hatched entry, wrapped to the legend's width
-        names = style.label("bars_tech.undetermined_join").join(style.name(s) for s in pending)
-        pending_label = style.wrap(
-            style.label("bars_tech.undetermined", stages=names), 36 if style.lang == "ja" else 60
-        )
-    # + the rows of the hatched 'not determined' entry
-    legend_rows = math.ceil(len(stages) / ncol) + max(1, pending_label.count("\n") + 1)
+    any_estimate = any(estimated[m] for m in minerals)
+    # + one row for the line that explains the estimate mark (kept when there is none: the same layout)
+    legend_rows = math.ceil(len(stages) / ncol) + 1
     row_in = 0.19  # height of one legend row, inches
     bottom_in = 0.10 + row_in * legend_rows + 0.34  # legend, then room for the x tick labels
     top_in = 0.34  # panel titles
@@ -106,44 +102,44 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
     for m in minerals:
         y = ys[m]
         total = sum(known[m].values())
-        scale = 100.0 / total if not undetermined[m] and total > 0 else 1.0
+        scale = 100.0 / total if total > 0 else 1.0
         x = 0.0
         segments = {}
+        marked: list[tuple[float, float]] = []  # estimated segments too thin to carry their value
         for s in stages:
             if s not in known[m]:
                 continue
             width = known[m][s] * scale
-            color = style.color(s)
+            est = s in estimated[m]
+            color = lighter(style.color(s)) if est else style.color(s)
             bar = ax.barh(y, width, left=x, height=0.62, color=color, edgecolor="white", linewidth=0.6)
             bar.patches[0].set_gid(f"share:{m}:{s}")
             if known[m][s] >= LABEL_IN_SEGMENT:
                 ax.text(
                     x + width / 2,
                     y,
-                    f"{num(known[m][s])}%",
+                    f"{num(known[m][s])}%" + ("e" if est else ""),
                     ha="center",
                     va="center",
                     fontsize=small,
                     color=text_on(color, style),
                     gid=f"label:{m}:{s}",
                 )
+            elif est:
+                marked.append((x, x + width))
             segments[s] = width
             x += width
-        if undetermined[m]:
-            rest = remainders[m]
-            bar = ax.barh(
-                y,
-                rest,
-                left=x,
-                height=0.62,
-                color=colors["unallocated"],
-                edgecolor=colors["muted"],
-                linewidth=0.6,
-                hatch=HATCH,
+        if marked:  # one 'e' above the thin estimated segments of the row
+            ax.text(
+                (marked[0][0] + marked[-1][1]) / 2,
+                y - 0.31,
+                "e",
+                ha="center",
+                va="bottom",
+                fontsize=small - 1,
+                color=colors["ink"],
+                gid=f"estimate:{m}",
             )
-            bar.patches[0].set_gid(f"share:{m}:undetermined")
-            segments["undetermined"] = rest
-            x += rest
         drawn[m] = {"scale": round(scale, 6), "widths": {k: round(v, 6) for k, v in segments.items()}}
     ax.set_xlim(0, 100)
     ax.set_ylim(len(minerals) - 0.5, -0.5)
@@ -189,7 +185,7 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
         fontweight="bold",
         color=colors["ink"],
     )
-    # legend of stages (all six, so a colour means the same stage on every page), then the hatched remainder
+    # legend of stages (all six, so a colour means the same stage on every page), then the estimate mark
     handles = [Patch(facecolor=style.color(s), edgecolor="none", label=style.name(s)) for s in stages]
     nrows = math.ceil(len(handles) / ncol)
     ordered = [handles[r * ncol + c] for c in range(ncol) for r in range(nrows) if r * ncol + c < len(handles)]
@@ -206,40 +202,35 @@ def draw_region(region: str, minerals, known, undetermined, counts, remainders, 
         "labelspacing": 0.45,
     }
     fig.legend(handles=ordered, bbox_to_anchor=(left - 0.005, legend_top), ncol=ncol, columnspacing=1.2, **common)
-    if pending:
-        extra = Patch(facecolor=colors["unallocated"], edgecolor=colors["muted"], hatch=HATCH, label=pending_label)
-        fig.legend(handles=[extra], bbox_to_anchor=(left - 0.005, legend_top - row_in * nrows / fig_h), **common)
+    if any_estimate:
+        fig.text(
+            left - 0.005,
+            legend_top - row_in * (nrows + 0.25) / fig_h,
+            style.label("bars_tech.estimated"),
+            ha="left",
+            va="top",
+            fontsize=small - 0.5,
+            color=colors["muted"],
+        )
     return fig, drawn
 
 
 def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]:
-    metrics = data.metrics("tech_trends")
     sep = style.label("list_sep")
     out = {}
     for name in figures:
         region = FIGURE_REGION[name]
-        minerals, known, undetermined, counts = region_rows(data, region, style)
-        remainders = {}
-        for m in minerals:
-            if undetermined[m]:
-                key = f"share_{region}_{m}_unassigned_sum"
-                remainders[m] = float(metrics[key]) if key in metrics else 100.0 - sum(known[m].values())
-        fig, drawn = draw_region(region, minerals, known, undetermined, counts, remainders, style)
+        minerals, known, estimated, counts = region_rows(data, region, style)
+        fig, drawn = draw_region(region, minerals, known, estimated, counts, style)
         region_name = style.name(region)
         rows = []
         for m in minerals:
             parts = [
-                style.label("bars_common.part", name=style.name(s), value=f"{num(v)}%") for s, v in known[m].items()
-            ]
-            if undetermined[m]:
-                stages = style.label("bars_tech.undetermined_join").join(style.name(s) for s in undetermined[m])
-                parts.append(
-                    style.label(
-                        "bars_common.part",
-                        name=style.label("bars_tech.undetermined", stages=stages),
-                        value=f"{num(remainders[m])}%",
-                    )
+                style.label(
+                    "bars_common.part", name=style.name(s), value=f"{num(v)}%" + (" e" if s in estimated[m] else "")
                 )
+                for s, v in known[m].items()
+            ]
             rows.append(
                 style.label("bars_tech.alt_row", mineral=style.label(f"bars_common.symbol.{m}"), parts=sep.join(parts))
             )
@@ -252,9 +243,7 @@ def draw(data: FigureData, style: Style, figures: list[str]) -> dict[str, Drawn]
         values = {
             "minerals": minerals,
             "shares": {m: known[m] for m in minerals},
-            "undetermined": {
-                m: {"stages": undetermined[m], "share": remainders[m]} for m in minerals if undetermined[m]
-            },
+            "estimated": {m: estimated[m] for m in minerals if estimated[m]},
             "drawn": drawn,
             "projects": counts,
         }
