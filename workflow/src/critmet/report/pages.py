@@ -1,0 +1,257 @@
+"""Slides laid out one at a time, and a cache of their PDFs.
+
+Slides have fixed page breaks, so each slide is laid out as a small WeasyPrint document of its own: the HTML
+head, the running footer and that one slide (`split_parts`). The stylesheets are parsed once per process and
+handed to every slide's document; a slide that is not the first page is preceded by blank pages that are not
+kept (so that `@page :first` rules apply to the cover only, and left/right pages keep their parity), and the
+page counter is reset so that the slide carries its number in the whole document.
+
+The fitting of `Report.fitted` (roomy / fit-1..3) then lays out again only the slides whose fit level changed,
+and `render_edition` keeps, under results/.cache/pages/<lang>/:
+
+* `fit-<key>.json`: the fit level chosen for a slide, its page count and its overflow warnings, keyed by the
+  slide's HTML at every fit level, its page number, the bytes of every file it refers to, the stylesheets, the
+  installed fonts and the WeasyPrint/pydyf versions (and this code);
+* `page-<key>.pdf` and `page-<key>.json`: the slide's PDF at that level and its bookmarks, keyed the same way
+  by its final HTML.
+
+The edition PDF is assembled from the slides' PDFs (critmet.report.merge.assemble_pages). A slide's PDF is
+the same bytes whether it was laid out now or earlier, so the assembled PDF does not depend on the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+from urllib.parse import unquote
+
+from critmet.io import atomic_write_bytes, atomic_write_text
+from critmet.report import ReportError
+
+CACHE_FORMAT = "critmet-pages-1"
+_SECTION = re.compile(r"<section\b|</section\s*>")
+_STYLESHEET = re.compile(r'[ \t]*<link rel="stylesheet" href="([^"]+)">\n?')
+_REFERENCE = re.compile(r'\b(?:src|href)="([^"#][^"]*)"')
+_BLANK = '<div class="critmet-blank"></div>'
+
+
+@dataclass
+class Parts:
+    """The whole HTML cut into its top-level sections: `prefix + part + suffix` is one slide's document."""
+
+    prefix: str
+    parts: list[str]
+    suffix: str
+    ids: list[str] = field(default_factory=list)
+
+
+def split_parts(html: str) -> Parts:
+    """Cut the document into its top-level <section> elements (slides and the appendix)."""
+    depth, start, parts, ids = 0, None, [], []
+    prefix_end = suffix_start = None
+    for m in _SECTION.finditer(html):
+        if m.group(0).startswith("<section"):
+            if depth == 0:
+                start = m.start()
+                prefix_end = start if prefix_end is None else prefix_end
+                if parts and html[suffix_start : m.start()].strip():
+                    raise ReportError("the report HTML has content between its slides; cannot lay them out one by one")
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                parts.append(html[start : m.end()])
+                suffix_start = m.end()
+                found = re.search(r'\bid="([^"]+)"', parts[-1][: parts[-1].index(">")])
+                ids.append(found.group(1) if found else f"part-{len(parts)}")
+            elif depth < 0:
+                raise ReportError("the report HTML has an unbalanced </section>")
+    if not parts or depth:
+        raise ReportError("the report HTML has no complete top-level <section>")
+    return Parts(html[:prefix_end], parts, html[suffix_start:], ids)
+
+
+def _sha(*chunks: bytes | str) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        data = chunk.encode() if isinstance(chunk, str) else chunk
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _fonts_fingerprint() -> str:
+    """The installed font files (path, size, modification time): a font update invalidates the cache."""
+    from critmet.report.fetcher import FONT_DIRS
+
+    rows = []
+    for folder in (*FONT_DIRS, Path.home() / ".fonts", Path.home() / ".local/share/fonts", Path("/etc/fonts")):
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                rows.append(f"{dirpath}/{name}\t{st.st_size}\t{st.st_mtime_ns}")
+    return _sha("\n".join(rows))
+
+
+class PartRenderer:
+    """Lays out one slide at a time with the stylesheets parsed once; keys and caches slides' PDFs."""
+
+    def __init__(self, root: Path, out_dir: Path, prefix: str, pdf_options: dict):
+        import pydyf
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        from critmet.report.fetcher import ProjectFetcher
+
+        self.out_dir = Path(out_dir)
+        self.base_url = str(self.out_dir.resolve()) + "/"
+        self.pdf_options = pdf_options
+        self.fetcher = ProjectFetcher(root, stylesheets=self.out_dir / "css")
+        self.font_config = FontConfiguration()
+        self.images: dict = {}  # WeasyPrint's image cache, shared by every slide
+        self.hrefs = _STYLESHEET.findall(prefix)
+        self.stylesheets = []
+        css_bytes = []
+        for href in self.hrefs:
+            path = self.out_dir / unquote(href)
+            self.fetcher.fetch(path.resolve().as_uri())  # the same refusal rules as a <link>
+            css_bytes.append(path.read_bytes())
+            self.stylesheets.append(
+                weasyprint.CSS(
+                    string=path.read_text(encoding="utf-8"),
+                    base_url=str(path.resolve()),
+                    url_fetcher=self.fetcher,
+                    font_config=self.font_config,
+                )
+            )
+        self.prefix = _STYLESHEET.sub("", prefix)
+        self._file_sha: dict[Path, str] = {}
+        self.environment = _sha(
+            CACHE_FORMAT,
+            weasyprint.__version__,
+            pydyf.__version__,
+            json.dumps({k: v if not isinstance(v, bytes) else v.decode() for k, v in pdf_options.items()}),
+            Path(__file__).read_bytes(),
+            (Path(__file__).parent / "render.py").read_bytes(),
+            _fonts_fingerprint(),
+            *self.hrefs,
+            *css_bytes,
+        )
+
+    # ------------------------------------------------------------------------------------------ layout
+    @staticmethod
+    def blanks(number: int) -> int:
+        """Blank pages before slide `number`: none for the first page; else one or two, so that the slide is
+        not the document's first page and keeps its left/right parity."""
+        return 0 if number == 1 else (1 if number % 2 == 0 else 2)
+
+    def document(self, part: str, suffix: str, number: int):
+        """The slide laid out on its own, as page `number` of the whole document (a WeasyPrint Document
+        holding only the slide's own pages)."""
+        import weasyprint
+
+        blanks = self.blanks(number)
+        extra = weasyprint.CSS(
+            string=f"@page :first {{ counter-reset: page {number - blanks} }}"
+            " .critmet-blank { break-after: page; height: 0; margin: 0; }",
+            font_config=self.font_config,
+        )
+        body = self.prefix + _BLANK * blanks + part + suffix
+        document = weasyprint.HTML(string=body, base_url=self.base_url, url_fetcher=self.fetcher).render(
+            stylesheets=[*self.stylesheets, extra],
+            font_config=self.font_config,
+            cache=self.images,
+            **self.pdf_options,
+        )
+        return document.copy(document.pages[blanks:]) if blanks else document
+
+    # ---------------------------------------------------------------------------------------------- keys
+    def _file(self, path: Path) -> str:
+        path = path.resolve()
+        if path not in self._file_sha:
+            try:
+                self._file_sha[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                self._file_sha[path] = "missing"
+        return self._file_sha[path]
+
+    def key(self, htmls: list[str], number: int) -> str:
+        """A slide's cache key: its HTML (at one or several fit levels), its number, the files it refers to."""
+        htmls = [self.prefix, *htmls]
+        refs = sorted({unescape(r) for html in htmls for r in _REFERENCE.findall(html) if ":" not in r})
+        files = [f"{r}\t{self._file(self.out_dir / unquote(r))}" for r in refs]
+        return _sha(self.environment, str(number), *htmls, *files)
+
+
+class PageCache:
+    """results/.cache/pages/<lang>/: fit decisions and slides' PDFs. Entries not used by a build are removed
+    at its end (`prune`), so the folder holds one edition's slides and does not grow."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.used: set[str] = set()
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path | None:
+        if self.folder is None:
+            return None
+        self.used.add(name)
+        return self.folder / name
+
+    def get_json(self, kind: str, key: str) -> dict | None:
+        path = self._path(f"{kind}-{key}.json")
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            return None
+
+    def put_json(self, kind: str, key: str, value: dict) -> None:
+        path = self._path(f"{kind}-{key}.json")
+        if path is not None:
+            atomic_write_text(path, json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def get_pdf(self, key: str) -> bytes | None:
+        path = self._path(f"page-{key}.pdf")
+        meta = self.get_json("page", key)
+        try:
+            return path.read_bytes() if path is not None and meta is not None else None
+        except OSError:
+            return None
+
+    def put_pdf(self, key: str, pdf: bytes) -> None:
+        path = self._path(f"page-{key}.pdf")
+        if path is not None:
+            atomic_write_bytes(path, pdf)
+
+    def prune(self) -> None:
+        if self.folder is None:
+            return
+        for path in self.folder.iterdir():
+            if path.name not in self.used and path.suffix in (".json", ".pdf"):
+                path.unlink(missing_ok=True)
+
+
+def bookmarks_of(document) -> list[list]:
+    """Each page's bookmarks (level, label, x, y in PDF points from the bottom left, state): enough to
+    rebuild WeasyPrint's outline of the whole document (critmet.report.merge.assemble_pages)."""
+    from weasyprint.matrix import Matrix
+
+    out = []
+    for page in document.pages:
+        matrix = Matrix(a=0.75, d=-0.75, f=page.height * 0.75)
+        rows = []
+        for level, label, (x, y), state in page.bookmarks:
+            px, py = matrix.transform_point(x, y)
+            rows.append([level, label, px, py, state])
+        out.append(rows)
+    return out
