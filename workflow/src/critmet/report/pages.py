@@ -255,3 +255,124 @@ def bookmarks_of(document) -> list[list]:
             rows.append([level, label, px, py, state])
         out.append(rows)
     return out
+
+
+# ------------------------------------------------------------------------------------------ shared fonts
+# Each slide's PDF embeds its own subsets of the fonts it uses. WeasyPrint keeps glyph ids in its subsets
+# (HarfBuzz's RETAIN_GIDS), so a subset holding the glyphs of every slide serves every slide: the edition
+# embeds one subset per font instead of one per slide and font (the Japanese edition would otherwise be
+# about ten times larger: each CJK subset carries the metrics of every glyph id up to the highest used).
+# While a slide is written, the fonts it uses are recorded (`recording_fonts`): the glyph ids, and the full
+# font once per font in results/.cache/fonts/; `shared_subsets` makes each font's subset for the glyphs of
+# all slides, with WeasyPrint's own subsetting code, and caches it.
+
+
+class FontRecorder:
+    """Records the fonts WeasyPrint subsets while it writes a slide's PDF."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.sources: dict[tuple[bytes, int], str] = {}  # (font name, size) -> sha256 of the full font
+        self.fonts: dict[str, dict] = {}
+
+    def __enter__(self):
+        from weasyprint.pdf import fonts
+
+        self._original = original = fonts.Font.clean
+        recorder = self
+
+        def clean(font, to_unicode, hinting):
+            recorder.record(font, to_unicode, hinting)
+            return original(font, to_unicode, hinting)
+
+        fonts.Font.clean = clean
+        self.fonts = {}
+        return self
+
+    def __exit__(self, *exc):
+        from weasyprint.pdf import fonts
+
+        fonts.Font.clean = self._original
+        return False
+
+    def record(self, font, to_unicode, hinting) -> None:
+        key = (font.name, len(font.file_content))
+        if key not in self.sources:
+            digest = hashlib.sha256(font.file_content).hexdigest()
+            if self.folder is not None:
+                path = self.folder / f"{digest}.font"
+                if not path.exists():
+                    atomic_write_bytes(path, font.file_content)
+            self.sources[key] = digest
+        self.fonts[font.name.decode()[1:]] = {
+            "source": self.sources[key],
+            "index": font.index,
+            "gids": sorted(int(g) for g in to_unicode),
+            "hinting": bool(hinting),
+            "missing": sorted([int(c), int(g)] for c, g in font.missing.items()),
+            "tables": list(font.tables),
+            "flags": [bool(font.png), bool(font.svg), bool(font.colr)],
+            "family": font.family,
+            "style": int(font.style),
+            "weight": int(font.weight),
+            "font_size": float(font.font_size or 0),
+            "variations": dict(font.variations),
+        }
+
+
+_HB = None
+
+
+def _harfbuzz_face(data: bytes, index: int):
+    """A HarfBuzz face of `data` through WeasyPrint's own cffi bindings (the same library)."""
+    global _HB
+    from weasyprint.text import ffi as wffi
+
+    if _HB is None:
+        wffi.ffi.cdef(
+            "hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data,"
+            " void *destroy); hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);"
+        )
+        _HB = wffi._dlopen(wffi.ffi, "libharfbuzz.so.0", "libharfbuzz-0", "harfbuzz", "libharfbuzz.0.dylib")
+    buffer = wffi.ffi.from_buffer(data)
+    blob = _HB.hb_blob_create(buffer, len(data), 1, wffi.ffi.NULL, wffi.ffi.NULL)  # read-only, not copied
+    face = wffi.ffi.gc(_HB.hb_face_create(blob, index), wffi.harfbuzz.hb_face_destroy)
+    return face, (buffer, blob)
+
+
+def shared_subsets(pages_fonts: list[dict[str, dict]], fonts_folder: Path) -> dict[str, bytes]:
+    """{font name (TAG+Name): the font subset for the glyphs of every page}, made as WeasyPrint makes its
+    subsets (weasyprint.pdf.fonts.Font.clean), cached in `fonts_folder` by font and glyph set."""
+    from weasyprint.pdf.fonts import Font
+
+    merged: dict[str, dict] = {}  # by font file
+    names: dict[str, str] = {}
+    for fonts in pages_fonts:
+        for name, info in fonts.items():
+            names[name] = info["source"]
+            entry = merged.setdefault(info["source"], {**info, "gids": set(), "missing": {}})
+            entry["gids"].update(info["gids"])
+            entry["missing"].update({c: g for c, g in info["missing"]})
+            entry["hinting"] = entry["hinting"] or info["hinting"]
+    subsets = {}
+    for source, info in merged.items():
+        gids = sorted(info["gids"])
+        key = _sha(source, str(info["index"]), json.dumps([gids, sorted(info["missing"].items()), info["hinting"]]))
+        cached = fonts_folder / f"subset-{key}.font"
+        if cached.exists():
+            subsets[source] = cached.read_bytes()
+            continue
+        data = (fonts_folder / f"{info['source']}.font").read_bytes()
+        font = Font.__new__(Font)
+        font.hb_face, keep = _harfbuzz_face(data, info["index"])
+        font.file_content, font.index = data, info["index"]
+        font.missing = dict(info["missing"])
+        font.tables = info["tables"]
+        font.png, font.svg, font.colr = info["flags"]
+        font.family, font.style, font.weight = info["family"], info["style"], info["weight"]
+        font.font_size, font.variations = info["font_size"], dict(info["variations"])
+        font.clean({gid: "" for gid in gids}, info["hinting"])
+        del keep
+        atomic_write_bytes(cached, font.file_content)
+        subsets[source] = font.file_content
+    return {name: subsets[source] for name, source in names.items()}

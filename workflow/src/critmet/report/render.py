@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -23,7 +24,15 @@ from critmet.report import ReportError
 from critmet.report.claims import apply_claims
 from critmet.report.fetcher import ProjectFetcher
 from critmet.report.filters import FILTERS
-from critmet.report.pages import PageCache, PartRenderer, Parts, bookmarks_of, split_parts
+from critmet.report.pages import (
+    FontRecorder,
+    PageCache,
+    PartRenderer,
+    Parts,
+    bookmarks_of,
+    shared_subsets,
+    split_parts,
+)
 from critmet.report.tables import DataTables
 from critmet.report.text import load_text_file, render_strings
 from critmet.validate import load_codes
@@ -394,26 +403,37 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     Each slide is laid out and written on its own, and the PDF is assembled from the slides' PDFs
     (critmet.report.merge.assemble_pages). With `cache_dir` (the build uses results/.cache/pages/<lang>),
     slides whose inputs did not change since the last build are neither laid out nor written again."""
-    from critmet.report.merge import assemble_pages
+    from critmet.report.pdfjoin import join
 
     out_dir = Path(out_dir)
     report = Report(inputs, [lang])
     copy_stylesheets(inputs.templates_dir, out_dir)
     cache = PageCache(cache_dir)
     html, slides = report.fit_slides(lang, out_dir, cache=cache if cache_dir is not None else None)
-    pdfs, bookmarks = [], []
+    # the full fonts, kept once, beside the page cache (or in a temporary folder without a cache)
+    fonts_dir = Path(cache_dir).parent.parent / "fonts" if cache_dir is not None else Path(tempfile.mkdtemp())
+    fonts_dir.mkdir(parents=True, exist_ok=True)
+    recorder = FontRecorder(fonts_dir)
+    pdfs, bookmarks, fonts = [], [], []
     for slide in slides:
         slide.pdf_key = report.renderer.key([slide.html], slide.number)
         pdf, meta = cache.get_pdf(slide.pdf_key), cache.get_json("page", slide.pdf_key)
-        if pdf is None or meta is None:
+        if (
+            pdf is None
+            or meta is None
+            or not all((fonts_dir / f"{f['source']}.font").exists() for f in meta["fonts"].values())
+        ):
             document = slide.document
             if document is None or slide.laid_out != slide.html:
                 document = report.renderer.document(slide.html, report.suffix, slide.number)
-            pdf, meta = document.write_pdf(**PDF_OPTIONS), {"bookmarks": bookmarks_of(document)}
+            with recorder:
+                pdf = document.write_pdf(**PDF_OPTIONS)
+            meta = {"bookmarks": bookmarks_of(document), "fonts": recorder.fonts}
             cache.put_pdf(slide.pdf_key, pdf)
             cache.put_json("page", slide.pdf_key, meta)
         pdfs.append(pdf)
         bookmarks.extend(meta["bookmarks"])
+        fonts.append(meta["fonts"])
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
     problems = [p for slide in slides for p in slide.problems.values()]
     page_count = sum(slide.pages for slide in slides)
@@ -425,7 +445,9 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
         )
     for problem in problems:
         print(f"warning: {lang}: {problem}")
-    assemble_pages(pdfs, bookmarks, out_dir / f"executive_summary_{lang}.pdf")
+    shared = shared_subsets(fonts, fonts_dir)
+    edition = join(pdfs, [0] * len(pdfs), bookmarks=bookmarks, fonts=shared)
+    atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", edition)
     cache.prune()
     return out_dir / f"executive_summary_{lang}.pdf"
 
