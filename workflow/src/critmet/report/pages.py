@@ -15,8 +15,9 @@ and `render_edition` keeps, under results/.cache/pages/<lang>/:
 * `page-<key>.pdf` and `page-<key>.json`: the slide's PDF at that level and its bookmarks, keyed the same way
   by its final HTML.
 
-The edition PDF is assembled from the slides' PDFs (critmet.report.merge.assemble_pages). A slide's PDF is
-the same bytes whether it was laid out now or earlier, so the assembled PDF does not depend on the cache.
+The edition PDF is assembled from the slides' PDFs (critmet.report.pdfjoin.join), with one font subset per
+font (below). A slide's PDF is the same bytes whether it was laid out now or earlier, so the assembled PDF does
+not depend on the cache.
 """
 
 from __future__ import annotations
@@ -237,13 +238,13 @@ class PageCache:
         if self.folder is None:
             return
         for path in self.folder.iterdir():
-            if path.name not in self.used and path.suffix in (".json", ".pdf"):
+            if path.name not in self.used and path.suffix in (".json", ".pdf", ".font"):
                 path.unlink(missing_ok=True)
 
 
 def bookmarks_of(document) -> list[list]:
     """Each page's bookmarks (level, label, x, y in PDF points from the bottom left, state): enough to
-    rebuild WeasyPrint's outline of the whole document (critmet.report.merge.assemble_pages)."""
+    rebuild WeasyPrint's outline of the whole document (critmet.report.pdfjoin.join)."""
     from weasyprint.matrix import Matrix
 
     out = []
@@ -340,9 +341,13 @@ def _harfbuzz_face(data: bytes, index: int):
     return face, (buffer, blob)
 
 
-def shared_subsets(pages_fonts: list[dict[str, dict]], fonts_folder: Path) -> dict[str, bytes]:
+def shared_subsets(
+    pages_fonts: list[dict[str, dict]], fonts_folder: Path, subset_folder: Path | None = None, used: set | None = None
+) -> dict[str, bytes]:
     """{font name (TAG+Name): the font subset for the glyphs of every page}, made as WeasyPrint makes its
-    subsets (weasyprint.pdf.fonts.Font.clean), cached in `fonts_folder` by font and glyph set."""
+    subsets (weasyprint.pdf.fonts.Font.clean) from the full fonts in `fonts_folder`, cached in
+    `subset_folder` (by default the same) by font and glyph set; the names of the files used go to `used`."""
+    subset_folder = Path(subset_folder or fonts_folder)
     from weasyprint.pdf.fonts import Font
 
     merged: dict[str, dict] = {}  # by font file
@@ -358,7 +363,9 @@ def shared_subsets(pages_fonts: list[dict[str, dict]], fonts_folder: Path) -> di
     for source, info in merged.items():
         gids = sorted(info["gids"])
         key = _sha(source, str(info["index"]), json.dumps([gids, sorted(info["missing"].items()), info["hinting"]]))
-        cached = fonts_folder / f"subset-{key}.font"
+        cached = subset_folder / f"subset-{key}.font"
+        if used is not None:
+            used.add(cached.name)
         if cached.exists():
             subsets[source] = cached.read_bytes()
             continue
