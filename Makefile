@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SYSDEPS := $(VENV)/.sysdeps
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
@@ -63,10 +64,16 @@ proof: report
 scheduled: deps
 	exec $(BIN)/python -m critmet.scheduled --cores $(CORES)
 
-deps: sysdeps $(STAMP)
+deps: $(SYSDEPS) $(STAMP)
 
+# The system packages are checked again only when the package database or the list changes (a no-op
+# `make report` spends no time in dpkg-query); `make sysdeps` checks them now.
 sysdeps:
 	@bash workflow/tools/install_system_deps.sh
+
+$(SYSDEPS): workflow/tools/install_system_deps.sh $(wildcard /var/lib/dpkg/status)
+	@bash workflow/tools/install_system_deps.sh
+	@mkdir -p $(VENV) && touch $@
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,7 +1,9 @@
 """Benchmarks of the pipeline on this machine: wall time and peak memory of a clean build, of the figures
-stage alone, of each language's PDF, of the bilingual merge, of a no-op rerun, of the rebuild after a text edit
-and after a raw-table edit, and of the preview's re-render after a save. Runs in a temporary copy of the project, so the
-working tree's results/ is not touched. Usage: `make benchmark` (or python benchmarks/run_benchmarks.py).
+stage alone, of each language's PDF (every slide laid out, and every slide from the page cache), of the
+bilingual merge, of a no-op rerun (Snakemake's own, and `make report`'s fast path in critmet.build), of the
+rebuild after a text edit (one file per language) and after a raw-table edit, and of the preview's re-render
+after a save. Runs in a temporary copy of the project, so the working tree's results/ is not touched. Usage:
+`make benchmark` (or python benchmarks/run_benchmarks.py).
 
 Peak memory is the largest sum of the proportional set size (PSS) of the Snakemake process and all its
 descendants, sampled every 250 ms from /proc: forked jobs share the pages of the modules their server imported,
@@ -111,11 +113,18 @@ def main() -> int:
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
         results["clean build (data, figures, 3 PDFs)"] = snakemake(work)
-        results["no-op rerun"] = snakemake(work)
+        results["no-op rerun (snakemake itself)"] = snakemake(work)
         shutil.rmtree(work / "results" / "figures")
         results["figures stage alone (12 jobs, ja+en)"] = snakemake(work, "figures")
         for lang in ("ja", "en"):
-            results[f"{lang} edition PDF (one job)"] = snakemake(
+            shutil.rmtree(work / "results" / ".cache" / "pages" / lang)
+            results[f"{lang} edition PDF, every slide laid out (one job)"] = snakemake(
+                work,
+                f"results/report/executive_summary_{lang}.pdf",
+                cores=1,
+                extra=("--forcerun", "render_edition"),
+            )
+            results[f"{lang} edition PDF, slides from the page cache (one job)"] = snakemake(
                 work,
                 f"results/report/executive_summary_{lang}.pdf",
                 cores=1,
@@ -124,8 +133,17 @@ def main() -> int:
         results["bilingual PDF (one job: merge of the editions)"] = snakemake(
             work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual")
         )
+        # one text file per language: both editions and the bilingual PDF are rebuilt (the slide edited is laid
+        # out again; every other slide comes from the page cache, results/.cache/pages)
         edit(work / "templates" / "text" / "en" / "p26_supply_ga.yaml", "refined gallium", "refined gallium (edited)")
-        results["text edit (en) -> en and bilingual PDFs"] = snakemake(work)
+        edit(work / "templates" / "text" / "ja" / "p26_supply_ga.yaml", "供給推移（", "供給推移（編集）（")
+        results["text edit (ja + en) -> both editions and bilingual PDFs"] = snakemake(work)
+        results["no-op rerun through critmet.build (make report)"] = timed(
+            [str(BIN / "python"), "-m", "critmet.build", "all"], work
+        )
+        results["no-op rerun through critmet.build, fast path"] = timed(
+            [str(BIN / "python"), "-m", "critmet.build", "all"], work
+        )
         edit(work / "data" / "raw" / "ga_supply.csv", "\n2020,中国,360,", "\n2020,中国,360.0,")  # same value
         results["raw-table edit (ga_supply) -> figures, 3 PDFs"] = snakemake(work)
         results["preview: text save -> HTML re-rendered"] = preview_render(work)

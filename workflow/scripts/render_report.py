@@ -22,6 +22,11 @@ def main() -> int:
     parser.add_argument("--data-dir", default="results/data")
     parser.add_argument("--figures-dir", default="results/figures")
     parser.add_argument("--raw-dir", default="data/raw")
+    parser.add_argument(
+        "--cache",
+        help="one language's page cache (results/.cache/pages/<lang>): slides unchanged "
+        "since the last build are not laid out again",
+    )
     args = parser.parse_args()
     templates = Path(args.templates_dir)
     inputs = Inputs(
@@ -35,7 +40,10 @@ def main() -> int:
         changes_json=Path(args.changes) if args.changes else None,
     )
     try:
-        written = render_edition(inputs, args.lang, args.out) if args.lang else render_bilingual(inputs, args.out)
+        if args.lang:
+            written = render_edition(inputs, args.lang, args.out, args.cache)
+        else:
+            written = render_bilingual(inputs, args.out)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,10 +8,12 @@ bilingual PDF reuses their pages, so it holds one bookmark tree per language.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +24,15 @@ from critmet.report import ReportError
 from critmet.report.claims import apply_claims
 from critmet.report.fetcher import ProjectFetcher
 from critmet.report.filters import FILTERS
+from critmet.report.pages import (
+    FontRecorder,
+    PageCache,
+    PartRenderer,
+    Parts,
+    bookmarks_of,
+    shared_subsets,
+    split_parts,
+)
 from critmet.report.tables import DataTables
 from critmet.report.text import load_text_file, render_strings
 from critmet.validate import load_codes
@@ -29,9 +40,13 @@ from critmet.validate import load_codes
 PDF_OPTIONS = {"pdf_tags": True, "pdf_identifier": b"critmet-executive-summary", "uncompressed_pdf": False}
 
 
-def make_env(templates_dir: str | Path) -> jinja2.Environment:
-    """The one Jinja environment: strict about unknown names, escaping everything by default."""
+def make_env(templates_dir: str | Path, bytecode_dir: str | Path | None = None) -> jinja2.Environment:
+    """The one Jinja environment: strict about unknown names, escaping everything by default. With
+    `bytecode_dir`, compiled templates are kept there (a job skips compiling them: about 0.3 s)."""
+    if bytecode_dir is not None:
+        Path(bytecode_dir).mkdir(parents=True, exist_ok=True)
     env = jinja2.Environment(
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir is not None else None,
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=False),
@@ -263,33 +278,95 @@ class Report:
         pages = [dict(page, fit=(fit or {}).get(page["id"], 0)) for page in self.pages]
         return build_html(self.inputs, lang, self.env, self.variables, pages, self.texts[lang], self.data, html_dir)
 
-    def fitted(self, lang: str, out_dir: Path):
+    def fitted(self, lang: str, out_dir: Path, cache: PageCache | None = None):
         """Lay out the edition so that each content page fills its slide. A page whose content uses less
         than ROOMY_BELOW of the body height is laid out once more with larger type and spacing (`roomy`,
         kept only if it still fits); a page that overflows is laid out again one fit level tighter (spacing
-        first, then type, then charts), up to FIT_LEVELS. Returns (html, document)."""
-        fit: dict[str, int] = {}
-        roomy_tried = False
+        first, then type, then charts), up to FIT_LEVELS. Returns (html, document).
+
+        Each slide is laid out on its own (critmet.report.pages), so a fit level that changes lays out that
+        slide again, not the whole document; the decisions are those of laying out the whole document, as
+        slides do not affect each other."""
+        html, slides = self.fit_slides(lang, out_dir, cache=None)
+        documents = [slide.document for slide in slides]
+        return html, documents[0].copy([page for doc in documents for page in doc.pages])
+
+    def fit_slides(self, lang: str, out_dir: Path, cache: PageCache | None = None) -> tuple[str, list]:
+        """The fitting of `fitted`, slide by slide: (the final HTML, one `Slide` per top-level section). With a
+        `cache`, a slide whose inputs are unchanged takes its fit level (and later its PDF) from it and is
+        not laid out at all."""
+        by_level: dict[int, Parts] = {}
+
+        def parts_at(level: int) -> Parts:
+            if level not in by_level:
+                by_level[level] = split_parts(self.html(lang, out_dir, {p["id"]: level for p in self.pages}))
+            return by_level[level]
+
+        base = parts_at(0)
+        renderer = PartRenderer(self.inputs.root, out_dir, base.prefix, PDF_OPTIONS)
+        # The key of a fit decision: the slide's HTML at level 0 and the templates (which make the HTML of the
+        # other levels from the same context; rendering every level to key it would cost more than it saves).
+        templates = template_sources(self.inputs.templates_dir) if cache is not None else ""
+        slides, number = [], 1
+        for n, pid in enumerate(base.ids):
+            slide = Slide(pid, number)
+            if cache is not None:
+                slide.fit_key = renderer.key([templates, base.parts[n]], number)
+                known = cache.get_json("fit", slide.fit_key)
+                if known is not None:
+                    slide.level, slide.pages, slide.problems = known["level"], known["pages"], known["problems"]
+            if slide.pages == 0:
+                self._fit_slide(slide, lambda lv, n=n: parts_at(lv).parts[n], base.suffix, renderer)
+                if cache is not None:
+                    cache.put_json(
+                        "fit",
+                        slide.fit_key,
+                        {"level": slide.level, "pages": slide.pages, "problems": slide.problems},
+                    )
+            slides.append(slide)
+            number += slide.pages
+        fit = {s.id: s.level for s in slides if s.level}
+        html = self.html(lang, out_dir, fit)
+        final = split_parts(html)
+        if final.ids != base.ids:
+            raise ReportError("the fitting changed the report's sections")
+        for slide, part in zip(slides, final.parts, strict=True):
+            slide.html = part
+            if slide.document is not None and slide.laid_out != part:  # a slide that depends on another's fit
+                slide.document = None
+        self.renderer, self.suffix = renderer, final.suffix
+        if cache is None:
+            for slide in slides:
+                if slide.document is None:
+                    slide.document = renderer.document(slide.html, final.suffix, slide.number)
+        return html, slides
+
+    def _fit_slide(self, slide: Slide, part_at, suffix: str, renderer: PartRenderer) -> None:
+        """The decisions of the fitting for one slide: level 0; an overflow steps it up, a page using less
+        than ROOMY_BELOW (tried once, on the first layout) goes roomy, and back to 0 if that overflows."""
+        level, roomy_tried = 0, False
         while True:
-            html = self.html(lang, out_dir, fit)
-            document = self.document(html, out_dir)
+            part = part_at(level)
+            document = renderer.document(part, suffix, slide.number)
             problems, fills = measure(document, self.pages)
             changed = False
-            for pid in problems:
-                level = fit.get(pid, 0)
+            if slide.id in problems:
                 if level < 0:  # roomy did not fit: back to the scale, for good
-                    fit[pid], changed = 0, True
+                    level, changed = 0, True
                 elif level < FIT_LEVELS:
-                    fit[pid], changed = level + 1, True
+                    level, changed = level + 1, True
             if not roomy_tried:
                 roomy_tried = True
-                for pid, used in fills.items():
-                    if used < ROOMY_BELOW and pid not in problems and fit.get(pid, 0) == 0:
-                        fit[pid], changed = -1, True
+                used = fills.get(slide.id)
+                if used is not None and used < ROOMY_BELOW and slide.id not in problems and level == 0:
+                    level, changed = -1, True
             if not changed:
-                return html, document
+                slide.level, slide.document, slide.laid_out = level, document, part
+                slide.pages, slide.problems = len(document.pages), problems
+                return
 
     def document(self, html: str, out_dir: Path):
+        """The whole document laid out at once (not used by the build: slides are laid out one by one)."""
         import weasyprint
 
         return weasyprint.HTML(
@@ -299,17 +376,87 @@ class Report:
         ).render(**PDF_OPTIONS)
 
 
-def render_edition(inputs: Inputs, lang: str, out_dir: str | Path) -> Path:
-    """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf."""
+def template_sources(templates_dir: Path) -> str:
+    """The Jinja templates and the page structure, as one digest."""
+    h = hashlib.sha256()
+    for path in sorted(Path(templates_dir).rglob("*")):
+        if path.is_file() and (path.suffix == ".j2" or path.name == "pages.yaml"):
+            h.update(str(path.relative_to(templates_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class Slide:
+    """One top-level section of the report (a slide, or the appendix) as the fitting left it."""
+
+    id: str
+    number: int  # its first page's number in the whole document
+    level: int = 0
+    pages: int = 0  # 0: not yet fitted
+    problems: dict = field(default_factory=dict)
+    fit_key: str = ""
+    html: str = ""
+    laid_out: str = ""  # the HTML `document` was laid out from
+    document: object = None
+    pdf_key: str = ""
+
+
+def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """executive_summary_<lang>.html (a preview a browser opens) and executive_summary_<lang>.pdf.
+
+    Each slide is laid out and written on its own, and the PDF is assembled from the slides' PDFs
+    (critmet.report.pdfjoin.join). With `cache_dir` (the build uses results/.cache/pages/<lang>),
+    slides whose inputs did not change since the last build are neither laid out nor written again."""
+    from critmet.report.pdfjoin import join
+
     out_dir = Path(out_dir)
-    report = Report(inputs, [lang])
+    jinja_dir = Path(cache_dir).parent.parent / "jinja" if cache_dir is not None else None
+    report = Report(inputs, [lang], make_env(inputs.templates_dir, jinja_dir))
     copy_stylesheets(inputs.templates_dir, out_dir)
-    html, document = report.fitted(lang, out_dir)
+    cache = PageCache(cache_dir)
+    html, slides = report.fit_slides(lang, out_dir, cache=cache if cache_dir is not None else None)
+    # the full fonts, kept once, beside the page cache (or in a temporary folder without a cache)
+    scratch = tempfile.TemporaryDirectory(prefix="critmet-fonts-") if cache_dir is None else None
+    fonts_dir = Path(cache_dir).parent.parent / "fonts" if cache_dir is not None else Path(scratch.name)
+    fonts_dir.mkdir(parents=True, exist_ok=True)
+    recorder = FontRecorder(fonts_dir)
+    pdfs, bookmarks, fonts = [], [], []
+    for slide in slides:
+        slide.pdf_key = report.renderer.key([slide.html], slide.number)
+        pdf, meta = cache.get_pdf(slide.pdf_key), cache.get_json("page", slide.pdf_key)
+        if (
+            pdf is None
+            or meta is None
+            or not all((fonts_dir / f"{f['source']}.font").exists() for f in meta["fonts"].values())
+        ):
+            document = slide.document
+            if document is None or slide.laid_out != slide.html:
+                document = report.renderer.document(slide.html, report.suffix, slide.number)
+            with recorder:
+                pdf = document.write_pdf(**PDF_OPTIONS)
+            meta = {"bookmarks": bookmarks_of(document), "fonts": recorder.fonts}
+            cache.put_pdf(slide.pdf_key, pdf)
+            cache.put_json("page", slide.pdf_key, meta)
+        pdfs.append(pdf)
+        bookmarks.extend(meta["bookmarks"])
+        fonts.append(meta["fonts"])
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
-    for problem in overflowing_pages(document, report.pages):
+    problems = [p for slide in slides for p in slide.problems.values()]
+    page_count = sum(slide.pages for slide in slides)
+    appendix = sum(slide.pages for slide in slides if slide.id not in {page["id"] for page in report.pages})
+    if page_count != len(report.pages) + appendix:
+        problems.append(
+            f"{page_count} PDF pages for {len(report.pages)} pages of templates/pages.yaml: a slide "
+            "overflowed onto an extra page"
+        )
+    for problem in problems:
         print(f"warning: {lang}: {problem}")
-    pdf = document.write_pdf(**PDF_OPTIONS)
-    atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", pdf)
+    shared = shared_subsets(fonts, fonts_dir, cache.folder, cache.used)
+    if scratch is not None:
+        scratch.cleanup()
+    edition = join(pdfs, [0] * len(pdfs), bookmarks=bookmarks, fonts=shared)
+    atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", edition)
+    cache.prune()
     return out_dir / f"executive_summary_{lang}.pdf"
 
 

@@ -1,0 +1,385 @@
+"""Slides laid out one at a time, and a cache of their PDFs.
+
+Slides have fixed page breaks, so each slide is laid out as a small WeasyPrint document of its own: the HTML
+head, the running footer and that one slide (`split_parts`). The stylesheets are parsed once per process and
+handed to every slide's document; a slide that is not the first page is preceded by blank pages that are not
+kept (so that `@page :first` rules apply to the cover only, and left/right pages keep their parity), and the
+page counter is reset so that the slide carries its number in the whole document.
+
+The fitting of `Report.fitted` (roomy / fit-1..3) then lays out again only the slides whose fit level changed,
+and `render_edition` keeps, under results/.cache/pages/<lang>/:
+
+* `fit-<key>.json`: the fit level chosen for a slide, its page count and its overflow warnings, keyed by the
+  slide's HTML at every fit level, its page number, the bytes of every file it refers to, the stylesheets, the
+  installed fonts and the WeasyPrint/pydyf versions (and this code);
+* `page-<key>.pdf` and `page-<key>.json`: the slide's PDF at that level and its bookmarks, keyed the same way
+  by its final HTML.
+
+The edition PDF is assembled from the slides' PDFs (critmet.report.pdfjoin.join), with one font subset per
+font (below). A slide's PDF is the same bytes whether it was laid out now or earlier, so the assembled PDF does
+not depend on the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+from urllib.parse import unquote
+
+from critmet.io import atomic_write_bytes, atomic_write_text
+from critmet.report import ReportError
+
+CACHE_FORMAT = "critmet-pages-1"
+_SECTION = re.compile(r"<section\b|</section\s*>")
+_STYLESHEET = re.compile(r'[ \t]*<link rel="stylesheet" href="([^"]+)">\n?')
+_REFERENCE = re.compile(r'\b(?:src|href)="([^"#][^"]*)"')
+_BLANK = '<div class="critmet-blank"></div>'
+
+
+@dataclass
+class Parts:
+    """The whole HTML cut into its top-level sections: `prefix + part + suffix` is one slide's document."""
+
+    prefix: str
+    parts: list[str]
+    suffix: str
+    ids: list[str] = field(default_factory=list)
+
+
+def split_parts(html: str) -> Parts:
+    """Cut the document into its top-level <section> elements (slides and the appendix)."""
+    depth, start, parts, ids = 0, None, [], []
+    prefix_end = suffix_start = None
+    for m in _SECTION.finditer(html):
+        if m.group(0).startswith("<section"):
+            if depth == 0:
+                start = m.start()
+                prefix_end = start if prefix_end is None else prefix_end
+                if parts and html[suffix_start : m.start()].strip():
+                    raise ReportError("the report HTML has content between its slides; cannot lay them out one by one")
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                parts.append(html[start : m.end()])
+                suffix_start = m.end()
+                found = re.search(r'\bid="([^"]+)"', parts[-1][: parts[-1].index(">")])
+                ids.append(found.group(1) if found else f"part-{len(parts)}")
+            elif depth < 0:
+                raise ReportError("the report HTML has an unbalanced </section>")
+    if not parts or depth:
+        raise ReportError("the report HTML has no complete top-level <section>")
+    return Parts(html[:prefix_end], parts, html[suffix_start:], ids)
+
+
+def _sha(*chunks: bytes | str) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        data = chunk.encode() if isinstance(chunk, str) else chunk
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _fonts_fingerprint() -> str:
+    """The installed font files (path, size, modification time): a font update invalidates the cache."""
+    from critmet.report.fetcher import FONT_DIRS
+
+    rows = []
+    for folder in (*FONT_DIRS, Path.home() / ".fonts", Path.home() / ".local/share/fonts", Path("/etc/fonts")):
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                rows.append(f"{dirpath}/{name}\t{st.st_size}\t{st.st_mtime_ns}")
+    return _sha("\n".join(rows))
+
+
+class PartRenderer:
+    """Lays out one slide at a time with the stylesheets parsed once; keys and caches slides' PDFs."""
+
+    def __init__(self, root: Path, out_dir: Path, prefix: str, pdf_options: dict):
+        import pydyf
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        from critmet.report.fetcher import ProjectFetcher
+
+        self.out_dir = Path(out_dir)
+        self.base_url = str(self.out_dir.resolve()) + "/"
+        self.pdf_options = pdf_options
+        self.fetcher = ProjectFetcher(root, stylesheets=self.out_dir / "css")
+        self.font_config = FontConfiguration()
+        self.images: dict = {}  # WeasyPrint's image cache, shared by every slide
+        self.hrefs = _STYLESHEET.findall(prefix)
+        self.stylesheets = []
+        css_bytes = []
+        for href in self.hrefs:
+            path = self.out_dir / unquote(href)
+            self.fetcher.fetch(path.resolve().as_uri())  # the same refusal rules as a <link>
+            css_bytes.append(path.read_bytes())
+            self.stylesheets.append(
+                weasyprint.CSS(
+                    string=path.read_text(encoding="utf-8"),
+                    base_url=str(path.resolve()),
+                    url_fetcher=self.fetcher,
+                    font_config=self.font_config,
+                )
+            )
+        self.prefix = _STYLESHEET.sub("", prefix)
+        self._file_sha: dict[Path, str] = {}
+        self.environment = _sha(
+            CACHE_FORMAT,
+            weasyprint.__version__,
+            pydyf.__version__,
+            json.dumps({k: v if not isinstance(v, bytes) else v.decode() for k, v in pdf_options.items()}),
+            Path(__file__).read_bytes(),
+            (Path(__file__).parent / "render.py").read_bytes(),
+            _fonts_fingerprint(),
+            *self.hrefs,
+            *css_bytes,
+        )
+
+    # ------------------------------------------------------------------------------------------ layout
+    @staticmethod
+    def blanks(number: int) -> int:
+        """Blank pages before slide `number`: none for the first page; else one or two, so that the slide is
+        not the document's first page and keeps its left/right parity."""
+        return 0 if number == 1 else (1 if number % 2 == 0 else 2)
+
+    def document(self, part: str, suffix: str, number: int):
+        """The slide laid out on its own, as page `number` of the whole document (a WeasyPrint Document
+        holding only the slide's own pages)."""
+        import weasyprint
+
+        blanks = self.blanks(number)
+        extra = weasyprint.CSS(
+            string=f"@page :first {{ counter-reset: page {number - blanks} }}"
+            " .critmet-blank { break-after: page; height: 0; margin: 0; }",
+            font_config=self.font_config,
+        )
+        body = self.prefix + _BLANK * blanks + part + suffix
+        document = weasyprint.HTML(string=body, base_url=self.base_url, url_fetcher=self.fetcher).render(
+            stylesheets=[*self.stylesheets, extra],
+            font_config=self.font_config,
+            cache=self.images,
+            **self.pdf_options,
+        )
+        return document.copy(document.pages[blanks:]) if blanks else document
+
+    # ---------------------------------------------------------------------------------------------- keys
+    def _file(self, path: Path) -> str:
+        path = path.resolve()
+        if path not in self._file_sha:
+            try:
+                self._file_sha[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                self._file_sha[path] = "missing"
+        return self._file_sha[path]
+
+    def key(self, htmls: list[str], number: int) -> str:
+        """A slide's cache key: its HTML (at one or several fit levels), its number, the files it refers to."""
+        htmls = [self.prefix, *htmls]
+        refs = sorted({unescape(r) for html in htmls for r in _REFERENCE.findall(html) if ":" not in r})
+        files = [f"{r}\t{self._file(self.out_dir / unquote(r))}" for r in refs]
+        return _sha(self.environment, str(number), *htmls, *files)
+
+
+class PageCache:
+    """results/.cache/pages/<lang>/: fit decisions and slides' PDFs. Entries not used by a build are removed
+    at its end (`prune`), so the folder holds one edition's slides and does not grow."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.used: set[str] = set()
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path | None:
+        if self.folder is None:
+            return None
+        self.used.add(name)
+        return self.folder / name
+
+    def get_json(self, kind: str, key: str) -> dict | None:
+        path = self._path(f"{kind}-{key}.json")
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            return None
+
+    def put_json(self, kind: str, key: str, value: dict) -> None:
+        path = self._path(f"{kind}-{key}.json")
+        if path is not None:
+            atomic_write_text(path, json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def get_pdf(self, key: str) -> bytes | None:
+        path = self._path(f"page-{key}.pdf")
+        meta = self.get_json("page", key)
+        try:
+            return path.read_bytes() if path is not None and meta is not None else None
+        except OSError:
+            return None
+
+    def put_pdf(self, key: str, pdf: bytes) -> None:
+        path = self._path(f"page-{key}.pdf")
+        if path is not None:
+            atomic_write_bytes(path, pdf)
+
+    def prune(self) -> None:
+        if self.folder is None:
+            return
+        for path in self.folder.iterdir():
+            if path.name not in self.used and path.suffix in (".json", ".pdf", ".font"):
+                path.unlink(missing_ok=True)
+
+
+def bookmarks_of(document) -> list[list]:
+    """Each page's bookmarks (level, label, x, y in PDF points from the bottom left, state): enough to
+    rebuild WeasyPrint's outline of the whole document (critmet.report.pdfjoin.join)."""
+    from weasyprint.matrix import Matrix
+
+    out = []
+    for page in document.pages:
+        matrix = Matrix(a=0.75, d=-0.75, f=page.height * 0.75)
+        rows = []
+        for level, label, (x, y), state in page.bookmarks:
+            px, py = matrix.transform_point(x, y)
+            rows.append([level, label, px, py, state])
+        out.append(rows)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ shared fonts
+# Each slide's PDF embeds its own subsets of the fonts it uses. WeasyPrint keeps glyph ids in its subsets
+# (HarfBuzz's RETAIN_GIDS), so a subset holding the glyphs of every slide serves every slide: the edition
+# embeds one subset per font instead of one per slide and font (the Japanese edition would otherwise be
+# about ten times larger: each CJK subset carries the metrics of every glyph id up to the highest used).
+# While a slide is written, the fonts it uses are recorded (`recording_fonts`): the glyph ids, and the full
+# font once per font in results/.cache/fonts/; `shared_subsets` makes each font's subset for the glyphs of
+# all slides, with WeasyPrint's own subsetting code, and caches it.
+
+
+class FontRecorder:
+    """Records the fonts WeasyPrint subsets while it writes a slide's PDF."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.sources: dict[tuple[bytes, int], str] = {}  # (font name, size) -> sha256 of the full font
+        self.fonts: dict[str, dict] = {}
+
+    def __enter__(self):
+        from weasyprint.pdf import fonts
+
+        self._original = original = fonts.Font.clean
+        recorder = self
+
+        def clean(font, to_unicode, hinting):
+            recorder.record(font, to_unicode, hinting)
+            return original(font, to_unicode, hinting)
+
+        fonts.Font.clean = clean
+        self.fonts = {}
+        return self
+
+    def __exit__(self, *exc):
+        from weasyprint.pdf import fonts
+
+        fonts.Font.clean = self._original
+        return False
+
+    def record(self, font, to_unicode, hinting) -> None:
+        key = (font.name, len(font.file_content))
+        if key not in self.sources:
+            digest = hashlib.sha256(font.file_content).hexdigest()
+            if self.folder is not None:
+                path = self.folder / f"{digest}.font"
+                if not path.exists():
+                    atomic_write_bytes(path, font.file_content)
+            self.sources[key] = digest
+        self.fonts[font.name.decode()[1:]] = {
+            "source": self.sources[key],
+            "index": font.index,
+            "gids": sorted(int(g) for g in to_unicode),
+            "hinting": bool(hinting),
+            "missing": sorted([int(c), int(g)] for c, g in font.missing.items()),
+            "tables": list(font.tables),
+            "flags": [bool(font.png), bool(font.svg), bool(font.colr)],
+            "family": font.family,
+            "style": int(font.style),
+            "weight": int(font.weight),
+            "font_size": float(font.font_size or 0),
+            "variations": dict(font.variations),
+        }
+
+
+_HB = None
+
+
+def _harfbuzz_face(data: bytes, index: int):
+    """A HarfBuzz face of `data` through WeasyPrint's own cffi bindings (the same library)."""
+    global _HB
+    from weasyprint.text import ffi as wffi
+
+    if _HB is None:
+        wffi.ffi.cdef(
+            "hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data,"
+            " void *destroy); hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);"
+        )
+        _HB = wffi._dlopen(wffi.ffi, "libharfbuzz.so.0", "libharfbuzz-0", "harfbuzz", "libharfbuzz.0.dylib")
+    buffer = wffi.ffi.from_buffer(data)
+    blob = _HB.hb_blob_create(buffer, len(data), 1, wffi.ffi.NULL, wffi.ffi.NULL)  # read-only, not copied
+    face = wffi.ffi.gc(_HB.hb_face_create(blob, index), wffi.harfbuzz.hb_face_destroy)
+    return face, (buffer, blob)
+
+
+def shared_subsets(
+    pages_fonts: list[dict[str, dict]], fonts_folder: Path, subset_folder: Path | None = None, used: set | None = None
+) -> dict[str, bytes]:
+    """{font name (TAG+Name): the font subset for the glyphs of every page}, made as WeasyPrint makes its
+    subsets (weasyprint.pdf.fonts.Font.clean) from the full fonts in `fonts_folder`, cached in
+    `subset_folder` (by default the same) by font and glyph set; the names of the files used go to `used`."""
+    subset_folder = Path(subset_folder or fonts_folder)
+    from weasyprint.pdf.fonts import Font
+
+    merged: dict[str, dict] = {}  # by font file
+    names: dict[str, str] = {}
+    for fonts in pages_fonts:
+        for name, info in fonts.items():
+            names[name] = info["source"]
+            entry = merged.setdefault(info["source"], {**info, "gids": set(), "missing": {}})
+            entry["gids"].update(info["gids"])
+            entry["missing"].update({c: g for c, g in info["missing"]})
+            entry["hinting"] = entry["hinting"] or info["hinting"]
+    subsets = {}
+    for source, info in merged.items():
+        gids = sorted(info["gids"])
+        key = _sha(source, str(info["index"]), json.dumps([gids, sorted(info["missing"].items()), info["hinting"]]))
+        cached = subset_folder / f"subset-{key}.font"
+        if used is not None:
+            used.add(cached.name)
+        if cached.exists():
+            subsets[source] = cached.read_bytes()
+            continue
+        data = (fonts_folder / f"{info['source']}.font").read_bytes()
+        font = Font.__new__(Font)
+        font.hb_face, keep = _harfbuzz_face(data, info["index"])
+        font.file_content, font.index = data, info["index"]
+        font.missing = dict(info["missing"])
+        font.tables = info["tables"]
+        font.png, font.svg, font.colr = info["flags"]
+        font.family, font.style, font.weight = info["family"], info["style"], info["weight"]
+        font.font_size, font.variations = info["font_size"], dict(info["variations"])
+        font.clean({gid: "" for gid in gids}, info["hinting"])
+        del keep
+        atomic_write_bytes(cached, font.file_content)
+        subsets[source] = font.file_content
+    return {name: subsets[source] for name, source in names.items()}
