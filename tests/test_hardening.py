@@ -455,3 +455,34 @@ def _render_pids(root: Path, needle: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def test_worker_socket_is_private_and_its_folder_goes_with_it(monkeypatch):
+    """The fork server's socket is mode 0600 in a 0700 folder of its own; stopping the server removes both,
+    and the folder of a server whose Snakemake was killed is swept by the next start."""
+    import tempfile
+
+    from critmet import worker
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="cw", dir="/tmp"))  # short: a socket path has at most 107 bytes
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv(worker.DISABLE_ENV, raising=False)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"critmet-worker-{dead.stdout.strip()}-abc"
+    stale.mkdir()
+    (stale / "worker.sock").write_bytes(b"")
+    live = tmp_path / f"critmet-worker-{os.getppid()}-def"
+    live.mkdir()
+    handle = worker.start(os.getpid())
+    try:
+        path = Path(handle[0])
+        assert not stale.exists() and live.exists()
+        assert path.parent.parent == tmp_path and path.parent.stat().st_mode & 0o777 == 0o700
+        deadline = time.monotonic() + 20
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        worker.stop(handle)
+    assert not path.parent.exists()
+    shutil.rmtree(tmp_path)

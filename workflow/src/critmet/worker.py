@@ -20,6 +20,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -198,13 +199,13 @@ def serve(path: str, owner: str) -> None:
 
 def start(owner: int) -> tuple[str, object] | None:
     """Start a server for Snakemake process `owner`; returns (socket path, process) or None."""
-    import subprocess
     import tempfile
 
     from critmet.lifeline import die_with_parent, token
 
     if os.environ.get(DISABLE_ENV):
         return None
+    sweep_stale_folders(Path(tempfile.gettempdir()))
     # a folder of its own, mode 0700 (mkdtemp), holding a socket of mode 0600: no other user can reach it
     path = os.path.join(tempfile.mkdtemp(prefix=f"critmet-worker-{owner}-"), "worker.sock")
     proc = subprocess.Popen(
@@ -222,7 +223,39 @@ def stop(handle) -> None:
     if handle:
         path, proc = handle
         proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
         Path(path).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            Path(path).parent.rmdir()
+
+
+def sweep_stale_folders(tmp: Path) -> list[Path]:
+    """Remove the socket folders of servers whose Snakemake process is gone (killed, so that neither it nor
+    its server could clean up): this user's `critmet-worker-<pid>-*` folders whose pid no longer runs."""
+    removed = []
+    for folder in tmp.glob("critmet-worker-*-*"):
+        try:
+            owner = int(folder.name.split("-")[2])
+            if folder.stat().st_uid != os.getuid() or _running(owner):
+                continue
+            for entry in folder.iterdir():
+                entry.unlink()
+            folder.rmdir()
+            removed.append(folder)
+        except (ValueError, OSError):
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 if __name__ == "__main__":
