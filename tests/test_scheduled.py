@@ -317,6 +317,18 @@ def test_the_change_log_names_values_biggest_first_and_pairs_a_moved_year():
     assert all(c["before"] is not None and c["now"] is not None for c in changes)  # nothing "→ –"
 
 
+def test_the_change_log_lists_a_fact_once_with_its_unit():
+    """A quantity and the check that recomputes it (Ga demand and the demand line it is checked against)
+    changed alike: one row, under the shorter id; each change carries its unit."""
+    from critmet.editions import value_changes
+
+    old = {"ga_supply": {"demand_2020": 544.0, "demand_line_2020": 544.0, "share_CN_2020": 94.2}}
+    new = {"ga_supply": {"demand_2020": 551.475, "demand_line_2020": 551.475, "share_CN_2020": 94.3}}
+    units = {"ga_supply": {"demand_2020": "t", "demand_line_2020": "t", "share_CN_2020": "%"}}
+    changes = value_changes(new, old, units=units)
+    assert [(c["metric"], c["unit"]) for c in changes] == [("demand_2020", "t"), ("share_CN_2020", "%")]
+
+
 def test_the_change_log_lists_values_that_now_differ_from_the_print(tmp_path):
     """CHANGES.md names each value that an update moved away from the print it was compared with, as
     "2023 print: 544 → now 551.5" (fidelity.csv status 'changed'); values that agree are not listed."""

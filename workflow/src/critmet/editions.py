@@ -32,11 +32,15 @@ def tracked_inputs(root: Path) -> dict[str, str]:
     return out
 
 
-def read_metrics(data_dir: Path) -> dict[str, dict[str, float]]:
+def read_metrics(data_dir: Path, column: str = "value") -> dict[str, dict]:
+    """{dataset: {metric: value}} from results/data/*_metrics.csv (column="unit": the units instead)."""
     out = {}
     for path in sorted(data_dir.glob("*_metrics.csv")):
         with open(path, encoding="utf-8", newline="") as fh:
-            out[path.stem.removesuffix("_metrics")] = {r["metric"]: float(r["value"]) for r in csv.DictReader(fh)}
+            rows = csv.DictReader(fh)
+            out[path.stem.removesuffix("_metrics")] = {
+                r["metric"]: float(r["value"]) if column == "value" else r[column] for r in rows
+            }
     return out
 
 
@@ -148,6 +152,10 @@ class Namer:
         return f"{title}{'：' if lang == 'ja' else ': '}{('、' if lang == 'ja' else ', ').join(parts)}"
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.9g}")
+
+
 def _kind(metric: str) -> int:
     """Quantities a reader looks for first (values and totals), then shares, then growth rates, then the
     rest (concentration indices, sums that check shares, labels)."""
@@ -161,11 +169,13 @@ def _kind(metric: str) -> int:
     return 3
 
 
-def value_changes(new: dict, old: dict, namer: Namer | None = None) -> list[dict]:
+def value_changes(new: dict, old: dict, namer: Namer | None = None, units: dict | None = None) -> list[dict]:
     """Metrics whose value differs, appeared or disappeared: {dataset, metric, before, now} (and, with a
-    namer, name_ja/name_en). A metric that vanished while the same metric of a later year appeared (a series
-    moved on, a pie of a newer edition) is one change, from the old year's value to the new one's
-    (`previous_metric` names the old id). Quantities first, then shares, growth rates and the rest; within
+    namer, name_ja/name_en; with units, {dataset: {metric: unit}}, the unit). A metric that vanished while
+    the same metric of a later year appeared (a series moved on, a pie of a newer edition) is one change,
+    from the old year's value to the new one's (`previous_metric` names the old id). Two ids of one dataset
+    that changed from the same value to the same value (a quantity and the check that recomputes it) are
+    one change, under the shorter id. Quantities first, then shares, growth rates and the rest; within
     each, the biggest relative change first, then values that appeared or vanished."""
     changes = []
     for dataset, metrics in sorted(new.items()):
@@ -197,6 +207,14 @@ def value_changes(new: dict, old: dict, namer: Namer | None = None) -> list[dict
                 )
         changes += [{"dataset": dataset, "metric": n, "before": None, "now": metrics[n]} for n in appeared]
         changes += [{"dataset": dataset, "metric": n, "before": before[n], "now": None} for n in vanished]
+
+    same: dict[tuple, dict] = {}
+    for change in sorted(changes, key=lambda c: (len(c["metric"]), c["metric"])):
+        same.setdefault((change["dataset"], _rounded(change["before"]), _rounded(change["now"])), change)
+    changes = list(same.values())
+    for change in changes:
+        if units is not None:
+            change["unit"] = units.get(change["dataset"], {}).get(change["metric"], "")
 
     def size(change: dict) -> tuple:
         if change["before"] is None or change["now"] is None:
@@ -239,7 +257,7 @@ def describe(root: Path, data_dir: Path, latest_manifest: Path | None, tops=("da
     return {
         "first": False,
         "previous": old.get("edition"),
-        "values": value_changes(metrics, old["metrics"], Namer(root)),
+        "values": value_changes(metrics, old["metrics"], Namer(root), read_metrics(data_dir, "unit")),
         "inputs": changed_inputs,
     }
 

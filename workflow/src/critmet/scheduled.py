@@ -68,13 +68,15 @@ def changes_markdown(new: dict, old: dict | None, root: Path | None = None) -> s
         return "\n".join(lines) + "\n"
     lines.append(f"Compared with edition {old.get('edition')}.")
 
-    def fmt(value):
-        return "–" if value is None else f"{value:.6g}"
+    def fmt(value, unit):
+        return "–" if value is None else f"{value:.6g} {unit or ''}".rstrip()
 
     namer = Namer(root) if root is not None else None
+    units = read_metrics(root / "results" / "data", "unit") if root is not None else None
     values = [
-        f"| {c.get('name_en', c['metric'])} | {c.get('name_ja', c['dataset'])} | {fmt(c['before'])} | {fmt(c['now'])} |"
-        for c in value_changes(new["metrics"], old["metrics"], namer)
+        f"| {c.get('name_en', c['metric'])} | {c.get('name_ja', c['dataset'])} | {fmt(c['before'], c.get('unit'))}"
+        f" | {fmt(c['now'], c.get('unit'))} |"
+        for c in value_changes(new["metrics"], old["metrics"], namer, units)
     ]
     lines += ["", "## Data values / データの値 (quantities first, biggest change first)", ""]
     lines += (
