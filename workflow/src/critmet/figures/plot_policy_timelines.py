@@ -719,7 +719,7 @@ def draw_funnel(frame, style: Style) -> tuple[Figure, dict]:
     steps = frame[frame["step_order"] > 0]
     widest = float(frame["count"].max())
 
-    fig = Figure(figsize=style.size("half"))
+    fig = Figure(figsize=style.size("funnel"))
     ax = fig.add_axes((0.0, 0.02, 1.0, 0.96))
     n = len(frame)
     gap = 0.55  # extra space between the input lists and the steps (in rows)

@@ -83,7 +83,7 @@ def draw_screening(rows, style: Style) -> Figure:
     colors = style.config["colors"]
     font = style.config["font"]
     small = font["small_size"]
-    fig = Figure(figsize=style.size("radar"))  # the figure column of the selection page is ~3.8 in wide
+    fig = Figure(figsize=style.size("screening"))  # the figure column of the selection page (99 mm), its height
     fig_w, fig_h = fig.get_size_inches()
     top_in, bottom_in = 0.62, 0.62  # panel titles; x tick labels and the legend
     bottom, height = bottom_in / fig_h, (fig_h - top_in - bottom_in) / fig_h
