@@ -131,7 +131,12 @@ class LangView:
             row["pages"] = str(row["first"]) if row["first"] == row["last"] else f"{row['first']}–{row['last']}"
             row["year_text"] = "–".join(str(y) for y in row["years"][:: max(1, len(row["years"]) - 1)])
         years = sorted({y for row in rows for y in row["years"]})
-        return {"rows": rows, "year_min": years[0], "year_max": years[-1], "tables": len(tables_used)}
+        return {
+            "rows": rows,
+            "year_min": years[0] if years else None,
+            "year_max": years[-1] if years else None,
+            "tables": len(tables_used),
+        }
 
     def data_notes(self) -> dict:
         """The optional appendix "Notes on the data" (config: appendix.data_notes): every entry of the
