@@ -107,7 +107,7 @@ def draw_map(frame, axis: dict, style: Style) -> tuple[Figure, dict]:
     regions = frame[frame["kind"] == "region"]
     apps = frame[frame["kind"] == "application"]
 
-    fig = Figure(figsize=style.size("half"))
+    fig = Figure(figsize=style.size("gan_map"))
     renderer = FigureCanvasAgg(fig).get_renderer()
     ax = fig.add_axes((0.14, 0.235, 0.80, 0.745))
     lx = (math.log10(axis["axis_freq_min_hz"]), math.log10(axis["axis_freq_max_hz"]))

@@ -46,18 +46,21 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
     font = style.config["font"]
     small = font["small_size"]
     sep = style.label("list_sep")
-    fig = Figure(figsize=style.size("radar"))  # the figure column of the recommendation page is ~3.6 in wide
-    fig_w, fig_h = fig.get_size_inches()
-    left_in, right_in = 0.95, 0.25
-    axes_w = (fig_w - left_in - right_in) / fig_w
     items = [i for i in MINERAL_ITEMS[mineral] if i in set(shares["item"])]
     missing = set(shares["item"]) - set(items)
     if missing:
         raise ValueError(f"reco_shares: items {sorted(missing)} have no place on the {mineral} page")
     # --- shares: item name above each bar, small segments named below it
-    item_in = 0.52
+    item_in = 0.43
     share_top_in = 0.42  # under the panel title, with room for the first item name
     share_h_in = item_in * len(items)
+    # the figure column's width (style.yaml `reco`), as high as its two panels need (at most the slot's
+    # height), so that the mini flow under it keeps its room
+    fig_w, slot_h = style.size("reco")
+    fig_h = min(slot_h, share_top_in + share_h_in + 0.04 + 0.30 + 0.24 + 0.23 * len(rates) + 0.42)
+    fig = Figure(figsize=(fig_w, fig_h))
+    left_in, right_in = 0.95, 0.25
+    axes_w = (fig_w - left_in - right_in) / fig_w
     share_left_in = 0.1  # the share bars use the full width; the item names sit above them
     ax = fig.add_axes(
         (
@@ -159,7 +162,7 @@ def draw_reco(mineral: str, shares, rates, style: Style) -> tuple[Figure, dict]:
         fontweight="bold",
         color=colors["ink"],
     )
-    row_in = 0.25
+    row_in = 0.23
     rate_h_in = row_in * len(rates)
     rate_top_in = rate_title_in + 0.24
     axr = fig.add_axes((left_in / fig_w, (fig_h - rate_top_in - rate_h_in) / fig_h, axes_w, rate_h_in / fig_h))

@@ -121,8 +121,8 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
 
 
 def draw_radar(rows, mineral: str, style: Style) -> tuple[Figure, list[float | None]]:
-    fig = Figure(figsize=style.size("radar"))
-    ax = fig.add_axes((0.25, 0.17, 0.5, 0.66), projection="polar")
+    fig = Figure(figsize=style.size("radar_issues"))
+    ax = fig.add_axes((0.28, 0.175, 0.44, 0.6), projection="polar")
     n = len(rows)
     ax.set_theta_zero_location("N")
     ax.set_theta_direction(-1)

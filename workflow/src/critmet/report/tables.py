@@ -100,6 +100,44 @@ class LangView:
                 out.append(text)
         return out
 
+    def edition_sources(self, pages: list[dict], figs: dict, texts: dict, sections: tuple = ()) -> dict:
+        """The closing page's list of where the figures come from: consecutive content pages with the same
+        source lines form one row (page range, page titles, reference years of their tables, source lines),
+        with the span of reference years and the number of source tables over them. `sections`: only the
+        pages of these sections (all when empty)."""
+        rows: list[dict] = []
+        tables_used: list[str] = []
+        for page in pages:
+            if page.get("kind") != "content" or (sections and page.get("section") not in sections):
+                continue
+            tables = self.page_tables(page, figs)
+            if not tables:
+                continue
+            tables_used.extend(t for t in tables if t not in tables_used)
+            sources = self.sources(tables)
+            years = sorted({int(self.base.meta(t)["reference_year"]) for t in tables})
+            title = texts[page["id"]]["title"]
+            last = rows[-1] if rows else None
+            if last and last["sources"] == sources and last["last"] + 1 >= page["number"] - 1:
+                last["last"] = page["number"]
+                last["years"] = sorted(set(last["years"]) | set(years))
+                if title not in last["titles"]:
+                    last["titles"].append(title)
+                continue
+            rows.append(
+                {"first": page["number"], "last": page["number"], "titles": [title], "years": years, "sources": sources}
+            )
+        for row in rows:
+            row["pages"] = str(row["first"]) if row["first"] == row["last"] else f"{row['first']}–{row['last']}"
+            row["year_text"] = "–".join(str(y) for y in row["years"][:: max(1, len(row["years"]) - 1)])
+        years = sorted({y for row in rows for y in row["years"]})
+        return {
+            "rows": rows,
+            "year_min": years[0] if years else None,
+            "year_max": years[-1] if years else None,
+            "tables": len(tables_used),
+        }
+
     def data_notes(self) -> dict:
         """The optional appendix "Notes on the data" (config: appendix.data_notes): every entry of the
         discrepancy register, and each raw table's notes on how it was compiled, in this language.
