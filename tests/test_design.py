@@ -318,11 +318,6 @@ def phrase_breaks(page_layouts, chars, role: str) -> tuple[int, list[str]]:
     return checked, bad
 
 
-@pytest.mark.xfail(
-    reason="p.16: one box title still breaks inside its last phrase (「…廃棄物からの回|収」) although the phrase "
-    "is joined by word joiners; the other wrapped headings break between phrases",
-    strict=False,
-)
 def test_japanese_headings_break_between_phrases(page_layouts, chars):
     """Every line break inside a Japanese heading (page label, headline lines, block and box titles, chart
     captions) falls on a BudouX phrase boundary (phrases longer than LONGEST_KEPT_PHRASE may break inside)."""
@@ -331,11 +326,6 @@ def test_japanese_headings_break_between_phrases(page_layouts, chars):
     assert not bad, bad
 
 
-@pytest.mark.xfail(
-    reason="narrow header cells (pp.5, 16, 28, 32-33, 38-39): a phrase wider than its cell is still broken "
-    "inside by the layout (the cell has no other break); widen those columns",
-    strict=False,
-)
 def test_japanese_header_cells_break_between_phrases(page_layouts, chars):
     checked, bad = phrase_breaks(page_layouts, chars, "cell")
     assert checked >= 10, checked
