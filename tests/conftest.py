@@ -60,6 +60,25 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+def project_inputs(project: Path):
+    """The renderer's inputs for a built project folder, as the pipeline's render job passes them."""
+    from critmet.io import load_yaml
+    from critmet.report.render import Inputs
+
+    report = project / "results" / "report"
+    return Inputs(
+        templates_dir=project / "templates",
+        text_dir=project / "templates" / "text",
+        data_dir=project / "results" / "data",
+        figures_dir=project / "results" / "figures",
+        raw_dir=project / "data" / "raw",
+        variables_json=report / "variables.json",
+        config=load_yaml(project / "config" / "config.yaml"),
+        root=project,
+        changes_json=report / "changes.json",
+    )
+
+
 def run_snakemake(workdir: Path, *targets: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
     result = subprocess.run(

@@ -10,6 +10,8 @@ import unicodedata
 
 import pytest
 
+from conftest import project_inputs
+
 LANGS = ["ja", "en"]
 
 
@@ -29,22 +31,12 @@ def page_text(pdf, number: int) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_closing_page_lists_where_the_ga_and_mg_figures_come_from(built, lang):
-    from critmet.io import load_yaml, read_json
-    from critmet.report.render import Inputs, Report, figure_context
+    from critmet.io import read_json
+    from critmet.report.render import Report, figure_context
 
     report_dir = built / "results" / "report"
     assert read_json(report_dir / "changes.json")["first"]  # the built deck is a first edition
-    inputs = Inputs(
-        templates_dir=built / "templates",
-        text_dir=built / "templates" / "text",
-        data_dir=built / "results" / "data",
-        figures_dir=built / "results" / "figures",
-        raw_dir=built / "data" / "raw",
-        variables_json=report_dir / "variables.json",
-        config=load_yaml(built / "config" / "config.yaml"),
-        root=built,
-        changes_json=report_dir / "changes.json",
-    )
+    inputs = project_inputs(built)
     report = Report(inputs, [lang])
     figs = figure_context(inputs.figures_dir, report.pages, lang, report_dir)
     view = report.data.for_lang(lang, report.texts[lang]["common"]["labels"])

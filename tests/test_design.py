@@ -19,7 +19,7 @@ import pdfplumber
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, project_inputs
 from critmet.report.filters import LONGEST_KEPT_PHRASE, ja_phrases
 
 LANGS = ["ja", "en"]
@@ -68,20 +68,9 @@ def _region(box, role: str) -> Region:
 
 def layouts(project: Path, lang: str) -> list[PageLayout]:
     """Where each role sits on each page: WeasyPrint's boxes for the same inputs the pipeline rendered."""
-    from critmet.io import load_yaml
-    from critmet.report.render import Inputs, Report
+    from critmet.report.render import Report
 
-    inputs = Inputs(
-        templates_dir=project / "templates",
-        text_dir=project / "templates" / "text",
-        data_dir=project / "results" / "data",
-        figures_dir=project / "results" / "figures",
-        raw_dir=project / "data" / "raw",
-        variables_json=project / "results" / "report" / "variables.json",
-        config=load_yaml(project / "config" / "config.yaml"),
-        root=project,
-        changes_json=project / "results" / "report" / "changes.json",
-    )
+    inputs = project_inputs(project)
     report = Report(inputs, [lang])
     html, document = report.fitted(lang, project / "results" / "report")
     fits = {}
@@ -383,24 +372,15 @@ def test_no_reconstruction_scaffolding_on_slides(texts):
 def test_data_notes_appendix_is_off_by_default_and_switches_on(built, tmp_path):
     """With appendix.data_notes on, both languages end with the appendix (the register ids and each table's
     notes); the default config leaves it out (checked above on the built PDFs)."""
-    from critmet.io import load_yaml
-    from critmet.report.render import Inputs, render_edition
+    import dataclasses
 
-    config = load_yaml(built / "config" / "config.yaml")
+    from critmet.report.render import render_edition
+
+    inputs = project_inputs(built)
+    config = inputs.config
     assert config["appendix"]["data_notes"] is False
-    config["appendix"]["data_notes"] = True
+    inputs = dataclasses.replace(inputs, config={**config, "appendix": {**config["appendix"], "data_notes": True}})
     for lang, title in (("ja", "データに関する注記"), ("en", "Notes on the data")):
-        inputs = Inputs(
-            templates_dir=built / "templates",
-            text_dir=built / "templates" / "text",
-            data_dir=built / "results" / "data",
-            figures_dir=built / "results" / "figures",
-            raw_dir=built / "data" / "raw",
-            variables_json=built / "results" / "report" / "variables.json",
-            config=config,
-            root=built,
-            changes_json=built / "results" / "report" / "changes.json",
-        )
         pdf = render_edition(inputs, lang, tmp_path / lang)
         with pdfplumber.open(pdf) as doc:
             assert len(doc.pages) > 42
