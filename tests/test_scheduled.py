@@ -69,7 +69,7 @@ def test_an_edited_value_publishes_a_second_edition_naming_it(work):
     assert result.returncode == 0, result.stderr
     assert "published edition e0002" in result.stdout
     changes = (work / "results" / "latest" / "CHANGES.md").read_text()
-    assert "| Magnesium demand: total, 2015 | マグネシウム需要：合計、2015年 | 828 | 828.4 |" in changes
+    assert "| Magnesium demand: total, 2015 | マグネシウム需要：合計、2015年 | 828 kt | 828.4 kt |" in changes
     assert "mg_demand_bars.svg" in changes and "data/raw/mg_demand_totals.csv" in changes
     for lang, compared in (("en", "Compared with edition"), ("ja", "比較対象の版")):
         closing = " ".join(
@@ -91,8 +91,8 @@ def test_an_appended_year_is_published_with_its_new_values(work):
     result = scheduled(work)
     assert result.returncode == 0, result.stderr
     changes = (work / "results" / "latest" / "CHANGES.md").read_text()
-    assert "| Gallium supply: total, 2021 | ガリウム供給：合計、2021年 | – | 444 |" in changes
-    assert "| Gallium supply: China, 2021 | ガリウム供給：中国、2021年 | – | 420 |" in changes
+    assert "| Gallium supply: total, 2021 | ガリウム供給：合計、2021年 | – | 444 t |" in changes
+    assert "| Gallium supply: China, 2021 | ガリウム供給：中国、2021年 | – | 420 t |" in changes
     assert "ga_supply_bars.svg" in changes and "mg_supply_bars.svg" not in changes  # only what depends on it
     bars = (work / "results" / "figures" / "en" / "ga_supply_bars.svg").read_text()
     assert ">2021<" in bars.replace(" ", "")
@@ -222,7 +222,7 @@ def test_naming_a_new_usgs_edition_in_config_updates_pies_numbers_and_sources(wo
     assert "(2023, world 690 t)" in text and "Kazakhstan" in text
     assert "Mineral Commodity Summaries 2024" in text
     changes = (latest / "CHANGES.md").read_text()
-    assert "| Material flow: total, Primary gallium production | " in changes and " | 551 | 690 |" in changes
+    assert "| Material flow: total, Primary gallium production | " in changes and " | 551 t | 690 t |" in changes
     assert "Primary gallium production, Kazakhstan |" in changes  # a country that was not there before
     assert "sources/mcs2024-galli_world.csv" in changes
 
