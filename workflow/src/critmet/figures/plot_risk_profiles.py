@@ -57,7 +57,7 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
     shares = rows["share_pct"]
     choke = rows.loc[shares.idxmax(), "axis_no"] if shares.notna().any() else None
     small = style.config["font"]["small_size"]
-    box_bottom, box_top = 0.04, 0.74
+    box_bottom, box_top = 0.04, 0.7  # over the boxes: the choke-point label (centred at 0.9) and its arrow
     for i, (_, row) in enumerate(rows.iterrows()):
         color = _risk_color(row, style)
         box = FancyBboxPatch(
@@ -114,7 +114,7 @@ def draw_strip(rows, mineral: str, style: Style) -> Figure:
             ax.annotate(
                 "",
                 xy=(i + 0.5, box_top + 0.01),
-                xytext=(i + 0.5, 0.83),
+                xytext=(i + 0.5, 0.8),
                 arrowprops={"arrowstyle": "-|>", "color": style.config["colors"]["CN"], "lw": 1.0},
             )
     return fig
