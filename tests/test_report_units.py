@@ -168,3 +168,27 @@ def test_registry_declares_every_raw_table_once():
     placed = [f for p in pages for f in p.get("figures", [])]
     assert sorted(figures) == sorted(placed) and len(set(figures)) == len(figures)
     assert json.dumps(registry)  # plain data
+
+
+def test_the_text_files_of_every_language_match(built, tmp_path):
+    """The committed text files pass; a key missing from one language, or a file missing from one language,
+    is named (list_variables runs this: the edition jobs each see one language only)."""
+    import json
+
+    from critmet.report.render import check_languages_match
+
+    variables = json.loads((built / "results" / "report" / "variables.json").read_text(encoding="utf-8"))
+    committed = sorted((built / "templates" / "text").rglob("*.yaml"))
+    check_languages_match(committed, {name: item["value"] for name, item in variables.items()})
+    for lang in ("ja", "en"):
+        (tmp_path / "text" / lang).mkdir(parents=True)
+        (tmp_path / "text" / lang / "p99.yaml").write_text("title: t\nlead: l\n", encoding="utf-8")
+    files = sorted((tmp_path / "text").rglob("*.yaml"))
+    check_languages_match(files, {})
+    (tmp_path / "text" / "en" / "p99.yaml").write_text("title: t\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"templates/text/\*/p99.yaml: keys differ .*lead"):
+        check_languages_match(files, {})
+    (tmp_path / "text" / "en" / "p99.yaml").rename(tmp_path / "text" / "en" / "p98.yaml")
+    (tmp_path / "text" / "ja" / "p98.yaml").write_text("title: t\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="templates/text/en/p99.yaml: missing"):
+        check_languages_match(sorted((tmp_path / "text").rglob("*.yaml")), {})

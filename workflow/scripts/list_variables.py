@@ -1,15 +1,19 @@
 """Rule list_variables: results/report/variables.md, the variables and every claim of the text files with
-whether it holds (thin adapter over critmet.report.variables and critmet.report.claims)."""
+whether it holds (thin adapter over critmet.report.variables and critmet.report.claims). It also checks that
+the language versions of each text file have the same structure (nothing untranslated or missing): the
+editions are rendered one language per job, so this is the one job that sees both."""
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def main() -> int:
     from critmet.io import atomic_write_text
     from critmet.report import ReportError
     from critmet.report.claims import claims_markdown, collect_claims
+    from critmet.report.render import check_languages_match
     from critmet.report.text import load_text_file
     from critmet.report.variables import variables_markdown
 
@@ -23,6 +27,7 @@ def main() -> int:
     values = {name: item["value"] for name, item in variables.items()}
     try:
         records = collect_claims(args.text, values, load_text_file)
+        check_languages_match([Path(t) for t in args.text], values)
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

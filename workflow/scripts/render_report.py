@@ -1,5 +1,5 @@
-"""Rules render_edition / render_bilingual: the executive summary in one language, or all languages in one
-PDF (thin adapter over critmet.report.render)."""
+"""Rule render_edition: the executive summary in one language, its HTML preview and PDF (thin adapter over
+critmet.report.render; the bilingual PDF joins the editions: merge_editions.py)."""
 
 import argparse
 import sys
@@ -10,12 +10,12 @@ def main() -> int:
     from critmet.io import load_yaml
     from critmet.report import ReportError
     from critmet.report.fetcher import RefusedResource
-    from critmet.report.render import Inputs, render_bilingual, render_edition
+    from critmet.report.render import Inputs, render_edition
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
-    parser.add_argument("--lang", help="one language edition; without it, the bilingual PDF")
-    parser.add_argument("--out", required=True, help="output folder (edition) or PDF path (bilingual)")
+    parser.add_argument("--lang", required=True, help="the language of the edition")
+    parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--variables", required=True)
     parser.add_argument("--changes", help="results/report/changes.json (the closing page)")
     parser.add_argument("--templates-dir", default="templates")
@@ -40,10 +40,7 @@ def main() -> int:
         changes_json=Path(args.changes) if args.changes else None,
     )
     try:
-        if args.lang:
-            written = render_edition(inputs, args.lang, args.out, args.cache)
-        else:
-            written = render_bilingual(inputs, args.out)
+        written = render_edition(inputs, args.lang, args.out, args.cache)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

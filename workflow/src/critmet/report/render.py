@@ -9,7 +9,6 @@ bilingual PDF reuses their pages, so it holds one bookmark tree per language.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -97,6 +96,24 @@ def check_same_keys(a: dict, b: dict, where: str) -> None:
             raise ReportError(f"{where}: {len(a)} items in one language, {len(b)} in the other")
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             check_same_keys(x, y, f"{where}[{i}]")
+
+
+def check_languages_match(text_files: list[Path], values: dict) -> None:
+    """Every text file of templates/text/<lang>/ exists in each language with the same structure, claims
+    resolved (nothing untranslated or missing). The editions render one language per job, so the job that
+    reads every text file (list_variables) runs this."""
+    by_name: dict[str, dict[str, Path]] = {}
+    for path in text_files:
+        if path.parent.parent.name == "text":  # templates/text/<lang>/<name>.yaml, not the glossaries
+            by_name.setdefault(path.name, {})[path.parent.name] = path
+    langs = sorted({lang for paths in by_name.values() for lang in paths})
+    for name, paths in sorted(by_name.items()):
+        for lang in langs:
+            if lang not in paths:
+                raise ReportError(f"templates/text/{lang}/{name}: missing (the other languages have it)")
+        nodes = {lang: apply_claims(load_text_file(path), values, path)[0] for lang, path in paths.items()}
+        for lang in langs[1:]:
+            check_same_keys(nodes[langs[0]], nodes[lang], f"templates/text/*/{name}")
 
 
 def data_notes_on(config: dict) -> bool:
@@ -458,18 +475,3 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", edition)
     cache.prune()
     return out_dir / f"executive_summary_{lang}.pdf"
-
-
-def render_bilingual(inputs: Inputs, out_path: str | Path) -> Path:
-    """executive_summary.pdf: every language edition in the configured order, one bookmark tree each.
-    Both languages are checked to have the same text structure (nothing untranslated or missing)."""
-    out_path = Path(out_path)
-    langs = inputs.config["languages"]
-    report = Report(inputs, langs)
-    copy_stylesheets(inputs.templates_dir, out_path.parent)
-    documents = [report.fitted(lang, out_path.parent)[1] for lang in langs]
-    combined = documents[0].copy([page for doc in documents for page in doc.pages])
-    buf = io.BytesIO()
-    combined.write_pdf(buf, **PDF_OPTIONS)
-    atomic_write_bytes(out_path, buf.getvalue())
-    return out_path
