@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from critmet.figures.common import Drawn, FigureData, estimate_note, lighter, no_remainder, stack_bars
-from critmet.figures.plot_supply_bars import fit_share_strip, printed_cagr_periods, x_positions
+from critmet.figures.plot_supply_bars import fit_share_strip, printed_cagr_periods, share_bars, x_positions
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -160,27 +160,14 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     sizes = style.config["sizes"]
     fig = Figure(figsize=style.size(f"{table}_shares" if f"{table}_shares" in sizes else "share_strip"))
     ax = fig.add_axes((0.095, 0.3, 0.885, 0.57))
-    small = style.config["font"]["small_size"]
     totals = series.loc[years, "total"]
     layers = []
     for code in _categories(demand, column, kind, style):
         _, heights, est = _layer(demand, column, code, years, f"value_{unit}")
         layers.append((code, heights / totals.to_numpy() * 100.0, est))
 
-    def bars(label_min: float):
-        ax.cla()
-        marks: list = []
-        drawn, bottom = stack_bars(ax, xs, layers, style, width=0.6, label_min=label_min, marks=marks)
-        rest = 100.0 - bottom
-        no_remainder(rest, "the demand shares")
-        ax.set_ylim(0, 100)
-        ax.set_yticks([0, 50, 100])
-        ax.set_yticklabels(["0%", "50%", "100%"])
-        ax.set_xticks(xs)
-        ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
-        ax.set_title(style.label("demand.shares_title"), fontsize=small + 0.5, loc="left")
-        return drawn, marks
-
+    title = style.label("demand.shares_title")
+    bars = share_bars(ax, xs, years, layers, style, title, "the demand shares", width=0.6)
     drawn, marks = fit_share_strip(fig, ax, bars, style, "demand.estimated", label_min=10.0)
     return fig, {
         "years": years,

@@ -172,6 +172,28 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     }
 
 
+def share_bars(ax, xs, years, layers, style: Style, title: str, what: str, width: float = 0.72):
+    """The drawing step of a 100% strip for `fit_share_strip`: `bars(label_min)` clears the axes, stacks the
+    `layers` (shares in %, which must fill each bar: `what` names them in the error), sets the 0-100% axis,
+    the year labels and the title, and returns (drawn, marks)."""
+    small = style.config["font"]["small_size"]
+
+    def bars(label_min: float):
+        ax.cla()
+        marks: list = []
+        drawn, bottom = stack_bars(ax, xs, layers, style, width=width, label_min=label_min, marks=marks)
+        no_remainder(100.0 - bottom, what)
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 50, 100])
+        ax.set_yticklabels(["0%", "50%", "100%"])
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(y) for y in years], fontsize=small - 1)
+        ax.set_title(title, fontsize=small + 0.5, loc="left")
+        return drawn, marks
+
+    return bars
+
+
 def fit_share_strip(fig: Figure, ax, bars, style: Style, note_key: str | None = None, label_min: float = 9.0):
     """Lay out a 100% strip from measured extents: the legend in one column right of the bars, the year
     labels inside the figure, the title under its top; then draw again (`bars(label_min)` draws the axes and
@@ -246,20 +268,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
         _, heights, est = _layer(supply, code, years, value)
         layers.append((code, heights / series["primary"].to_numpy() * 100.0, est))
 
-    def bars(label_min: float):
-        ax.cla()
-        marks: list = []
-        drawn, bottom = stack_bars(ax, xs, layers, style, label_min=label_min, marks=marks)
-        rest = 100.0 - bottom
-        no_remainder(rest, "the supply shares")
-        ax.set_ylim(0, 100)
-        ax.set_yticks([0, 50, 100])
-        ax.set_yticklabels(["0%", "50%", "100%"])
-        ax.set_xticks(xs)
-        ax.set_xticklabels([str(y) for y in years], fontsize=style.config["font"]["small_size"] - 1)
-        ax.set_title(style.label("supply.shares_title"), fontsize=style.config["font"]["small_size"] + 0.5, loc="left")
-        return drawn, marks
-
+    bars = share_bars(ax, xs, years, layers, style, style.label("supply.shares_title"), "the supply shares")
     drawn, marks = fit_share_strip(fig, ax, bars, style, "supply.estimated", label_min=9.0)
     return fig, {"years": years, "shares": drawn, "estimated": [[code, years[i]] for code, i in marks]}
 
