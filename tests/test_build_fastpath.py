@@ -142,3 +142,22 @@ def test_pdfs_do_not_depend_on_the_page_cache(copy):
     run_snakemake(copy, "--forcerun", "render_edition", "render_bilingual", "all")
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in pdfs] == before
     assert {p: p.stat().st_mtime_ns for p in (cache / "en").glob("page-*.pdf")} == stamps
+
+
+def test_a_build_removes_the_temporary_files_of_writes_a_kill_interrupted(tmp_path):
+    """A SIGKILL between writing `.<name>.<random>.tmp` and renaming it leaves the temporary file; the next
+    build (holding the folder lock) removes it, and nothing else."""
+    from critmet.build import remove_partial_writes
+
+    report = tmp_path / "results" / "report"
+    report.mkdir(parents=True)
+    (report / ".executive_summary_en.pdf.6_d_fyr_.tmp").write_bytes(b"%PDF half")
+    (report / "executive_summary_en.pdf").write_bytes(b"%PDF whole")
+    (tmp_path / "results" / ".cache").mkdir()
+    (tmp_path / "results" / ".cache" / "fit-1.json").write_text("{}")
+    removed = remove_partial_writes(tmp_path)
+    assert [p.name for p in removed] == [".executive_summary_en.pdf.6_d_fyr_.tmp"]
+    assert sorted(p.name for p in (tmp_path / "results").rglob("*") if p.is_file()) == [
+        "executive_summary_en.pdf",
+        "fit-1.json",
+    ]

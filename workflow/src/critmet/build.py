@@ -174,6 +174,16 @@ def mark_restored_outputs(root: Path, outputs) -> list[str]:
     return marked
 
 
+def remove_partial_writes(root: Path) -> list[Path]:
+    """The temporary files of writes a killed build left half done (critmet.io.atomic_write_bytes writes
+    `.<name>.<random>.tmp` beside its target and renames it; a SIGKILL between the two leaves it). Called with
+    the folder lock held, so no writer of this project is running."""
+    stale = [p for p in (root / "results").rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 # ------------------------------------------------------------------------------------------ no-op check
 def snapshot(root: Path) -> dict[str, list[int]]:
     """Every input Snakemake could consider and every output, each as [size, mtime_ns, ctime_ns, inode]. Any
@@ -291,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     with lock:
         forget_up_to_date(root)
+        remove_partial_writes(root)
         log_path = root / args.log
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "w", encoding="utf-8") as log:
