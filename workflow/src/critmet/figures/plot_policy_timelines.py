@@ -321,80 +321,78 @@ def _pack(
     return max((p.y + p.h for p in placed), default=0.0)
 
 
-def _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows=()):
-    """The largest label font at which every lane fits, each lane packed by whichever wrapping strategy
-    packs it lowest. Returns (font size, lane heights, extra years for the undated column, lane names), or
-    None if the lanes do not fit at any size."""
+def _layout(fig, renderer, style, lanes, items, ax_w_in, size, arrows=()):
+    """Every lane packed at label size `size`, each by whichever wrapping strategy packs it lowest (the
+    packing does not depend on the figure's height). Returns (lane heights, extra years for the undated
+    column, lane names, arrow strips, arrow label height, each item's placement)."""
     lane_size = style.config["font"]["small_size"]
     lane_texts = _lane_texts(style, lanes)
     lane_min = {code: _measure(fig, renderer, t, lane_size)[1] for code, t in lane_texts.items()}
     undated = [it for it in items if it.undated]
     dated_span = (AXIS_END + 1) - (AXIS_START - 0.1)
     widths = WRAPS[style.lang]
-    for size in sizes:
-        cache: dict = {}
+    cache: dict = {}
 
-        def measure(raw, width, is_undated, size=size, cache=cache):
-            width = UNDATED_WRAP[style.lang] if is_undated else width
-            if (raw, width) not in cache:
-                text = wrap_label(style, raw, width)
-                cache[(raw, width)] = (text, _measure(fig, renderer, text, size))
-            return cache[(raw, width)]
+    def measure(raw, width, is_undated):
+        width = UNDATED_WRAP[style.lang] if is_undated else width
+        if (raw, width) not in cache:
+            text = wrap_label(style, raw, width)
+            cache[(raw, width)] = (text, _measure(fig, renderer, text, size))
+        return cache[(raw, width)]
 
-        col_in = extra = 0.0
-        if undated:  # the 'in preparation' column: one wrap width for its boxes
-            header_in = _measure(fig, renderer, style.label("policy_timeline.undated"), lane_size)[0]
-            col_in = min(
-                UNDATED_MAX_IN,
-                max(
-                    max(measure(it.raw, 0, True)[1][0] for it in undated) + MARKER_PT / 72.0 + 3 * GAP_IN,
-                    header_in + 2 * GAP_IN,  # the column's header fits above it
-                ),
-            )
-            extra = col_in * dated_span / (ax_w_in - col_in)
-        years_per_in = (dated_span + extra) / ax_w_in
-        for it in undated:
-            it.x = AXIS_END + 1 + (MARKER_PT / 144.0 + GAP_IN) * years_per_in
-        arrow_size = arrow_font(size)
-        arrow_h = max((_measure(fig, renderer, a.text, arrow_size)[1] for a in arrows), default=0.0)
-        arrow_h -= 2 * (BOX_PAD - ARROW_PAD) * arrow_size / 72.0  # the arrow labels' boxes are tighter
-        arrow_tiers = _pack_arrows(
-            list(arrows),
-            lambda t, s=arrow_size: _measure(fig, renderer, t, s),
-            years_per_in,
-            AXIS_END + 1 + extra,
+    col_in = extra = 0.0
+    if undated:  # the 'in preparation' column: one wrap width for its boxes
+        header_in = _measure(fig, renderer, style.label("policy_timeline.undated"), lane_size)[0]
+        col_in = min(
+            UNDATED_MAX_IN,
+            max(
+                max(measure(it.raw, 0, True)[1][0] for it in undated) + MARKER_PT / 72.0 + 3 * GAP_IN,
+                header_in + 2 * GAP_IN,  # the column's header fits above it
+            ),
         )
-        heights = {}
-        strategies = [([w], 0.0) for w in widths] + [(list(widths), c) for c in (0.0, 0.05, 0.15, 0.3)]
-        for code in lanes:
-            lane_items = [it for it in items if it.lane == code]
-            best = None
-            for (wraps, cost), order in itertools.product(strategies, ("left_first", "right_first", "long_first")):
-                height = _pack(
-                    lane_items,
-                    wraps,
-                    measure,
-                    years_per_in,
-                    AXIS_START - 0.1,
-                    # a lane without an undated event lends its part of the 'in preparation' column
-                    AXIS_END + 1 + (0.05 if any(it.undated for it in lane_items) else extra),
-                    cost,
-                    order,
+        extra = col_in * dated_span / (ax_w_in - col_in)
+    years_per_in = (dated_span + extra) / ax_w_in
+    for it in undated:
+        it.x = AXIS_END + 1 + (MARKER_PT / 144.0 + GAP_IN) * years_per_in
+    arrow_size = arrow_font(size)
+    arrow_h = max((_measure(fig, renderer, a.text, arrow_size)[1] for a in arrows), default=0.0)
+    arrow_h -= 2 * (BOX_PAD - ARROW_PAD) * arrow_size / 72.0  # the arrow labels' boxes are tighter
+    arrow_tiers = _pack_arrows(
+        list(arrows),
+        lambda t, s=arrow_size: _measure(fig, renderer, t, s),
+        years_per_in,
+        AXIS_END + 1 + extra,
+    )
+    heights = {}
+    strategies = [([w], 0.0) for w in widths] + [(list(widths), c) for c in (0.0, 0.05, 0.15, 0.3)]
+    for code in lanes:
+        lane_items = [it for it in items if it.lane == code]
+        best = None
+        for (wraps, cost), order in itertools.product(strategies, ("left_first", "right_first", "long_first")):
+            height = _pack(
+                lane_items,
+                wraps,
+                measure,
+                years_per_in,
+                AXIS_START - 0.1,
+                # a lane without an undated event lends its part of the 'in preparation' column
+                AXIS_END + 1 + (0.05 if any(it.undated for it in lane_items) else extra),
+                cost,
+                order,
+            )
+            if best is None or height < best[0] - 1e-9:
+                best = (
+                    height,
+                    [(it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped) for it in lane_items],
                 )
-                if best is None or height < best[0] - 1e-9:
-                    best = (
-                        height,
-                        [(it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped) for it in lane_items],
-                    )
-            height, state = best
-            for it, st in zip(lane_items, state, strict=True):
-                it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped = st
-            strip = arrow_tiers.get(code, 0) * (arrow_h + GAP_IN)
-            heights[code] = max(height + strip, lane_min[code]) + 2 * LANE_PAD_IN
-        if sum(heights.values()) <= avail_h:
-            strips = {code: arrow_tiers.get(code, 0) * (arrow_h + GAP_IN) for code in lanes}
-            return size, heights, extra, lane_texts, strips, arrow_h
-    return None
+        height, state = best
+        for it, st in zip(lane_items, state, strict=True):
+            it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped = st
+        strip = arrow_tiers.get(code, 0) * (arrow_h + GAP_IN)
+        heights[code] = max(height + strip, lane_min[code]) + 2 * LANE_PAD_IN
+    strips = {code: arrow_tiers.get(code, 0) * (arrow_h + GAP_IN) for code in lanes}
+    placement = [(it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped, it.x) for it in items]
+    return heights, extra, lane_texts, strips, arrow_h, placement
 
 
 def _lane_texts(style: Style, lanes) -> dict[str, str]:
@@ -452,20 +450,22 @@ def draw_timeline(events, jurisdiction: str, style: Style, sizes=FONT_SIZES) -> 
     has_undated = any(it.undated for it in items)
     bottom_in, top_in = 0.42, (0.2 if has_undated else 0.06)
     probe = Figure(figsize=(fig_w, fig_h))
-    label_col = _label_col(probe, FigureCanvasAgg(probe).get_renderer(), style, lanes)
+    renderer = FigureCanvasAgg(probe).get_renderer()  # text extents depend on the dpi, not the figure's height
+    label_col = _label_col(probe, renderer, style, lanes)
     ax_w_in = fig_w - label_col - 0.08
+    layouts = {size: _layout(probe, renderer, style, lanes, items, ax_w_in, size, arrows) for size in sizes}
     while True:
-        fig = Figure(figsize=(fig_w, fig_h))
-        renderer = FigureCanvasAgg(fig).get_renderer()
         avail_h = fig_h - bottom_in - top_in
-        fitted = _layout(fig, renderer, style, lanes, items, ax_w_in, avail_h, sizes, arrows)
-        if fitted is not None:
+        size = next((s for s in sizes if sum(layouts[s][0].values()) <= avail_h), None)
+        if size is not None:
             break
         if fig_h >= max_h - 1e-9:
             raise ValueError(f"policy timeline {jurisdiction}: the event labels do not fit in {fig_w} x {max_h} in")
         fig_h = min(max_h, round(fig_h + 0.15, 2))
-    size, heights, extra, lane_texts, strips, arrow_h = fitted
-
+    heights, extra, lane_texts, strips, arrow_h, placement = layouts[size]
+    for it, st in zip(items, placement, strict=True):
+        it.text, it.w, it.h, it.x0, it.x1, it.y, it.flipped, it.x = st
+    fig = Figure(figsize=(fig_w, fig_h))
     ax = fig.add_axes((label_col / fig_w, bottom_in / fig_h, ax_w_in / fig_w, avail_h / fig_h))
     x_left, x_dated_end = AXIS_START - 0.1, AXIS_END + 1
     ax.set_xlim(x_left, x_dated_end + extra)
