@@ -192,3 +192,36 @@ def test_the_text_files_of_every_language_match(built, tmp_path):
     (tmp_path / "text" / "ja" / "p98.yaml").write_text("title: t\n", encoding="utf-8")
     with pytest.raises(ReportError, match="templates/text/en/p99.yaml: missing"):
         check_languages_match(sorted((tmp_path / "text").rglob("*.yaml")), {})
+
+
+def test_slides_leave_their_fonts_to_the_join(tmp_path):
+    """A slide's PDF holds a placeholder instead of its own font subset; the join embeds one subset per font
+    (the text stays extractable, the fonts embedded) and refuses to assemble placeholders without fonts."""
+    import io
+    import subprocess
+
+    from pypdf import PdfReader
+
+    from critmet.report.pages import FontRecorder, shared_subsets
+    from critmet.report.pdfjoin import PdfFile, _is_placeholder, join
+
+    pdfs, fonts = [], []
+    for text in ("ガリウム Gallium 205", "マグネシウム Magnesium 828"):
+        html = f'<html lang="ja"><body style="font-family: \'Noto Sans CJK JP\'"><p>{text}</p></body></html>'
+        recorder = FontRecorder(tmp_path)
+        with recorder:
+            pdfs.append(weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=b"x"))
+        fonts.append(recorder.fonts)
+        assert fonts[-1], "the recorder saw no font"
+    for pdf in pdfs:  # each slide's font programs are placeholders, not subsets
+        programs = [s for s in PdfFile(pdf).streams.values() if b"/Length1" in s or b"/Subtype /OpenType" in s]
+        assert programs and all(_is_placeholder(s) for s in programs)
+    with pytest.raises(ReportError, match="left to the join"):
+        join(pdfs, [0, 0])
+    joined = join(pdfs, [0, 0], fonts=shared_subsets(fonts, tmp_path))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(joined)).pages)
+    assert "Gallium 205" in text and "Magnesium 828" in text
+    (tmp_path / "joined.pdf").write_bytes(joined)
+    listing = subprocess.run(["pdffonts", str(tmp_path / "joined.pdf")], capture_output=True, text=True, check=True)
+    rows = listing.stdout.splitlines()[2:]
+    assert rows and all(row.split()[-5] == "yes" for row in rows), listing.stdout  # every font embedded

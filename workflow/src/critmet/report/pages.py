@@ -34,7 +34,7 @@ from urllib.parse import unquote
 from critmet.io import atomic_write_bytes, atomic_write_text
 from critmet.report import ReportError
 
-CACHE_FORMAT = "critmet-pages-1"
+CACHE_FORMAT = "critmet-pages-2"
 _SECTION = re.compile(r"<section\b|</section\s*>")
 _STYLESHEET = re.compile(r'[ \t]*<link rel="stylesheet" href="([^"]+)">\n?')
 _REFERENCE = re.compile(r'\b(?:src|href)="([^"#][^"]*)"')
@@ -268,8 +268,11 @@ def bookmarks_of(document) -> list[list]:
 # all slides, with WeasyPrint's own subsetting code, and caches it.
 
 
+FONT_PLACEHOLDER = b"critmet: font program left to the join"
+
+
 class FontRecorder:
-    """Records the fonts WeasyPrint subsets while it writes a slide's PDF."""
+    """Records the fonts WeasyPrint subsets while it writes a slide's PDF, instead of subsetting them."""
 
     def __init__(self, folder: Path | None):
         self.folder = Path(folder) if folder is not None else None
@@ -284,7 +287,15 @@ class FontRecorder:
 
         def clean(font, to_unicode, hinting):
             recorder.record(font, to_unicode, hinting)
-            return original(font, to_unicode, hinting)
+            if not to_unicode:  # a font WeasyPrint embeds whole: as it is
+                return original(font, to_unicode, hinting)
+            # The join embeds one subset per font for every slide (`shared_subsets`), so the slide's own subset
+            # would be thrown away: it is not made (subsetting the CJK face took about a third of writing a
+            # Japanese slide). The slide's PDF holds a placeholder the join replaces, and refuses to keep; it
+            # starts as the subset would (WeasyPrint tells a CFF font from a TrueType one by the first bytes).
+            cff = any(str(tag).strip() in ("CFF", "CFF2") for tag in font.tables)
+            font.file_content = (b"OTTO" if cff else b"\x00\x01\x00\x00") + FONT_PLACEHOLDER
+            return None
 
         fonts.Font.clean = clean
         self.fonts = {}

@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from critmet.report import ReportError
+from critmet.report.pages import FONT_PLACEHOLDER
 
 _OBJ = re.compile(rb"(\d+) 0 obj\n")
 # a literal string (skipped: pydyf escapes "(", ")" and "\" inside it) or a reference
@@ -374,10 +375,15 @@ def join(
             mapping[ns] = namespaces[body].number
             skip.add(ns)
         for data in pdf.objects.values():  # fonts: one shared font program per font file
-            if fonts and b"/Type /FontDescriptor" in data:
+            if b"/Type /FontDescriptor" in data:
                 m = re.search(rb"/FontName ?/([^\s/<>\[\]()]+)", data)
                 ref = re.search(rb"/FontFile[23]? ?(\d+) 0 R", data)
-                program = fonts.get(m.group(1).decode()) if m and ref else None
+                program = (fonts or {}).get(m.group(1).decode()) if m and ref else None
+                if program is None and ref and _is_placeholder(pdf.streams.get(int(ref.group(1)), b"")):
+                    raise ReportError(
+                        f"PDF {index + 1} of {len(pdfs)}: font {m.group(1).decode() if m else '?'} was left to the"
+                        " join (critmet.report.pages.FontRecorder), but no font program was given for it"
+                    )
                 if program is not None:
                     if id(program) not in shared_fonts:
                         obj = writer.reserve(stream=True)
@@ -485,6 +491,18 @@ def join(
     out = io.BytesIO()
     writer.pdf.write(out, inputs[0].pdf.version, identifier, compress=True)
     return out.getvalue()
+
+
+def _is_placeholder(stream: bytes) -> bool:
+    """Whether a stream object (as PdfFile.streams keeps it) holds FONT_PLACEHOLDER."""
+    head, _, rest = stream.partition(b"\nstream\n")
+    body = rest[: -len(b"\nendstream")] if rest.endswith(b"\nendstream") else rest
+    if b"/Filter /FlateDecode" in head:
+        try:
+            body = zlib.decompress(body)
+        except zlib.error:
+            return False
+    return body[4:] == FONT_PLACEHOLDER
 
 
 def _font_stream(program: bytes) -> bytes:
