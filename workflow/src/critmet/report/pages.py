@@ -143,6 +143,7 @@ class PartRenderer:
             json.dumps({k: v if not isinstance(v, bytes) else v.decode() for k, v in pdf_options.items()}),
             Path(__file__).read_bytes(),
             (Path(__file__).parent / "render.py").read_bytes(),
+            (Path(__file__).parent / "pdfjoin.py").read_bytes(),  # the compression level slides are written at
             _fonts_fingerprint(),
             *self.hrefs,
             *css_bytes,

@@ -424,7 +424,7 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     Each slide is laid out and written on its own, and the PDF is assembled from the slides' PDFs
     (critmet.report.pdfjoin.join). With `cache_dir` (the build uses results/.cache/pages/<lang>),
     slides whose inputs did not change since the last build are neither laid out nor written again."""
-    from critmet.report.pdfjoin import join
+    from critmet.report.pdfjoin import OBJECT_STREAM_LEVEL, deflate_level, join
 
     out_dir = Path(out_dir)
     jinja_dir = Path(cache_dir).parent.parent / "jinja" if cache_dir is not None else None
@@ -449,7 +449,7 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
             document = slide.document
             if document is None or slide.laid_out != slide.html:
                 document = report.renderer.document(slide.html, report.suffix, slide.number)
-            with recorder:
+            with recorder, deflate_level(OBJECT_STREAM_LEVEL):
                 pdf = document.write_pdf(**PDF_OPTIONS)
             meta = {"bookmarks": bookmarks_of(document), "fonts": recorder.fonts}
             cache.put_pdf(slide.pdf_key, pdf)
