@@ -1,6 +1,6 @@
 """Benchmarks of the pipeline on this machine: wall time and peak memory of a clean build, of the figures
-stage alone, of each language's PDF (every slide laid out, and every slide from the page cache), of the
-bilingual merge, of a no-op rerun (Snakemake's own, and `make report`'s fast path in critmet.build), of the
+stage alone, of the report job (the two editions and the bilingual PDF; every slide laid out, and every slide
+from the page cache), of a no-op rerun (Snakemake's own, and `make report`'s fast path in critmet.build), of the
 rebuild after a text edit (one file per language) and after a raw-table edit, and of the preview's re-render
 after a save. Runs in a temporary copy of the project, so the working tree's results/ is not touched. Usage:
 `make benchmark` (or python benchmarks/run_benchmarks.py).
@@ -118,20 +118,11 @@ def main() -> int:
         results["figures stage alone (12 jobs, ja+en)"] = snakemake(work, "figures")
         for lang in ("ja", "en"):
             shutil.rmtree(work / "results" / ".cache" / "pages" / lang)
-            results[f"{lang} edition PDF, every slide laid out (one job)"] = snakemake(
-                work,
-                f"results/report/executive_summary_{lang}.pdf",
-                cores=1,
-                extra=("--forcerun", "render_edition"),
-            )
-            results[f"{lang} edition PDF, slides from the page cache (one job)"] = snakemake(
-                work,
-                f"results/report/executive_summary_{lang}.pdf",
-                cores=1,
-                extra=("--forcerun", "render_edition"),
-            )
-        results["bilingual PDF (one job: merge of the editions)"] = snakemake(
-            work, "results/report/executive_summary.pdf", cores=1, extra=("--forcerun", "render_bilingual")
+        results["3 PDFs, every slide laid out (one job, the editions side by side)"] = snakemake(
+            work, "report", extra=("--forcerun", "render_report")
+        )
+        results["3 PDFs, slides from the page cache (one job)"] = snakemake(
+            work, "report", extra=("--forcerun", "render_report")
         )
         # one text file per language: both editions and the bilingual PDF are rebuilt (the slide edited is laid
         # out again; every other slide comes from the page cache, results/.cache/pages)

@@ -136,10 +136,10 @@ def test_pdfs_do_not_depend_on_the_page_cache(copy):
     cache = copy / "results" / ".cache" / "pages"
     assert len(list((cache / "en").glob("page-*.pdf"))) == 42
     shutil.rmtree(cache)
-    run_snakemake(copy, "--forcerun", "render_edition", "render_bilingual", "all")
+    run_snakemake(copy, "--forcerun", "render_report", "all")
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in pdfs] == before
     stamps = {p: p.stat().st_mtime_ns for p in (cache / "en").glob("page-*.pdf")}
-    run_snakemake(copy, "--forcerun", "render_edition", "render_bilingual", "all")
+    run_snakemake(copy, "--forcerun", "render_report", "all")
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in pdfs] == before
     assert {p: p.stat().st_mtime_ns for p in (cache / "en").glob("page-*.pdf")} == stamps
 

@@ -81,8 +81,7 @@ def test_lint_is_clean_and_dag_has_named_rules(built):
         "plot_flow_pies",
         "audit_data",
         "compute_variables",
-        "render_edition",
-        "render_bilingual",
+        "render_report",
     ):
         assert re.search(rf"^{rule}\s+\d+$", dag.stdout + dag.stderr, re.M), rule
 
@@ -103,7 +102,7 @@ def test_editing_one_raw_table_reruns_only_what_depends_on_it(built):
         assert planned_jobs(built) == set()
         path.write_text(original.replace("2015,actual,828", "2015,actual,828.4"), encoding="utf-8")
         jobs = planned_jobs(built)
-        assert {"clean_mg_demand", "plot_mg_demand_projection", "render_edition", "render_bilingual"} <= jobs
+        assert {"clean_mg_demand", "plot_mg_demand_projection", "render_report"} <= jobs
         assert not any(j.startswith("clean_") and j != "clean_mg_demand" for j in jobs)
         assert "plot_ga_supply_bars" not in jobs and "plot_flow_pies" not in jobs
     finally:
@@ -115,11 +114,9 @@ def test_editing_a_text_file_rebuilds_only_the_pdfs(built):
     original = path.read_text(encoding="utf-8")
     try:
         path.write_text(original + "# an edit\n", encoding="utf-8")
-        out = run_snakemake(built, "-n", "all")
-        # the PDFs, and the list of variables and claims (a text file may declare claims)
-        assert planned_jobs(built) == {"render_edition", "render_bilingual", "list_variables"}
-        assert re.search(r"^render_edition\s+1$", out.stdout + out.stderr, re.M)  # the English edition only
-        assert "output: results/report/executive_summary_ja.pdf" not in out.stdout + out.stderr
+        # the PDFs (one job; the Japanese slides come from the page cache), and the list of variables and
+        # claims (a text file may declare claims); no data, no figure
+        assert planned_jobs(built) == {"render_report", "list_variables"}
     finally:
         path.write_text(original, encoding="utf-8")
 
@@ -235,11 +232,23 @@ def test_every_figure_exists_in_both_languages(built):
     assert len(figures) == 35
     for name in figures:
         for lang in ("ja", "en"):
-            for ext in ("svg", "png"):
-                assert (built / "results" / "figures" / lang / f"{name}.{ext}").stat().st_size > 1000, (name, lang)
+            assert (built / "results" / "figures" / lang / f"{name}.svg").stat().st_size > 1000, (name, lang)
+            # PNGs only when config asks for them (figures.png_previews, off by default)
+            assert not (built / "results" / "figures" / lang / f"{name}.png").exists(), (name, lang)
         meta = json.loads((built / "results" / "figures" / "meta" / f"{name}.json").read_text())
         for key in ("title", "alt", "source"):
             assert set(meta[key]) == {"ja", "en"} and all(meta[key].values()), (name, key)
+
+
+def test_png_previews_are_drawn_when_config_asks_for_them(built):
+    import yaml
+
+    families = yaml.safe_load((built / "workflow" / "registry.yaml").read_text())["figures"]
+    out = run_snakemake(built, "-n", "all", "--config", "figures={'png_previews': true, 'png_dpi': 110}")
+    text = out.stdout + out.stderr
+    assert all(re.search(rf"^{family}\s+1$", text, re.M) for family in families), text[-3000:]
+    assert "results/figures/en/ga_supply_bars.png" in text and "--dpi 110" in text
+    assert planned_jobs(built) == set()  # and without the option, nothing to do
 
 
 def test_provenance_report_lists_every_figure_with_its_captions(built):

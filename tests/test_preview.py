@@ -280,7 +280,7 @@ def test_default_profile_is_what_make_uses(project_with_profiles):
     result = dry_run(project_with_profiles, "--profile", "profiles/default")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
-    assert re.search(r"^render_edition\s+2$", out, re.M)
+    assert re.search(r"^render_report\s+1$", out, re.M)
     assert "python workflow/scripts/render_report.py" in out  # printshellcmds: true, from the profile
 
 

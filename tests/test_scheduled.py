@@ -183,7 +183,7 @@ def test_a_run_killed_midway_is_followed_by_a_clean_recovery(work):
     )
     deadline = time.monotonic() + 60
     log = work / "results" / "logs" / "scheduled.log"
-    while time.monotonic() < deadline and "render_edition" not in (log.read_text() if log.exists() else ""):
+    while time.monotonic() < deadline and "render_report" not in (log.read_text() if log.exists() else ""):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the scheduler, Snakemake and its jobs, mid-render
     proc.wait()

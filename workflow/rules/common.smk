@@ -27,6 +27,7 @@ REGISTRY = load_yaml(Path(workflow.basedir) / "workflow" / "registry.yaml")
 DATASETS = REGISTRY["datasets"]
 FIGURES = REGISTRY["figures"]
 LANGS = config["languages"]
+PNG_PREVIEWS = config["figures"].get("png_previews", False)  # PNGs of the charts besides the SVGs
 TEXT_DIR = "templates/text"
 
 USGS_FILES = [config["usgs"]["world_files"][k] for k in sorted(config["usgs"]["world_files"])]
@@ -62,11 +63,12 @@ def dataset_files(*datasets):
 
 
 def figure_outputs(family):
-    """SVG and PNG in each language, plus the figure's bilingual metadata (caption, alt text, source)."""
+    """SVG (and, with figures.png_previews, PNG) in each language, plus the figure's bilingual metadata
+    (caption, alt text, source)."""
     names = FIGURES[family]["figures"]
     return {
         "svg": [f"results/figures/{lang}/{n}.svg" for n in names for lang in LANGS],
-        "png": [f"results/figures/{lang}/{n}.png" for n in names for lang in LANGS],
+        "png": [f"results/figures/{lang}/{n}.png" for n in names for lang in LANGS if PNG_PREVIEWS],
         "meta": [f"results/figures/meta/{n}.json" for n in names],
         "caption": [f"results/figures/meta/{n}.rst" for n in names],
     }

@@ -32,7 +32,7 @@ for _family, _spec in FIGURES.items():
             module=_spec.get("module", _family),
             figures=" ".join(_spec["figures"]),
             langs=" ".join(LANGS),
-            dpi=config["figures"]["png_dpi"],
+            dpi=config["figures"]["png_dpi"] if PNG_PREVIEWS else 0,
         message:
             f"Draw the {_family.removeprefix('plot_').replace('_', ' ')} figures in {', '.join(LANGS)}"
         shell:

@@ -63,53 +63,39 @@ rule describe_changes:
         " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
-rule render_edition:
+# One job writes the three PDFs: the two editions are laid out side by side in processes it forks (one per
+# thread, so no module is imported twice), and the bilingual PDF joins them (critmet.report.merge, a byte-level
+# join of critmet.report.pdfjoin: pages, one bookmark tree and one tagged structure tree per language,
+# metadata). Three jobs cost a Snakemake job's overhead three times and laid the bilingual join after both.
+rule render_report:
     input:
-        unpack(lambda wildcards: report_inputs([wildcards.lang])),
+        unpack(lambda wildcards: report_inputs(LANGS)),
     output:
-        pdf=update("results/report/executive_summary_{lang}.pdf"),
-        html=update("results/report/executive_summary_{lang}.html"),
+        pdf=update(expand("results/report/executive_summary_{lang}.pdf", lang=LANGS)),
+        html=update(expand("results/report/executive_summary_{lang}.html", lang=LANGS)),
+        bilingual=update("results/report/executive_summary.pdf"),
     log:
-        "results/logs/render_edition_{lang}.log",
-    wildcard_constraints:
-        lang="|".join(LANGS),
-    conda:
-        "../../environment.yml"
-    message:
-        "Render the {wildcards.lang} edition of the executive summary (HTML preview and PDF)"
-    shell:
-        "python workflow/scripts/render_report.py --config config/config.yaml --lang {wildcards.lang}"
-        " --variables {input.variables} --changes {input.changes} --out results/report"
-        " --cache results/.cache/pages/{wildcards.lang} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
-
-
-# The bilingual PDF joins the two editions (critmet.report.merge, byte-level join of critmet.report.pdfjoin):
-# pages, one bookmark tree and one tagged structure tree per language, metadata. Laying both languages out
-# again took as long as both editions; joining them with pypdf took 1.6-2.8 s; the join takes a few tenths.
-rule render_bilingual:
-    input:
-        pdfs=expand("results/report/executive_summary_{lang}.pdf", lang=LANGS),
-        code=code_files("report/merge.py"),
-    output:
-        pdf=update("results/report/executive_summary.pdf"),
-    log:
-        "results/logs/render_bilingual.log",
+        "results/logs/render_report.log",
+    threads: len(LANGS)
     conda:
         "../../environment.yml"
     params:
         langs=" ".join(LANGS),
     message:
-        "Join the {params.langs} editions into the bilingual executive summary, one bookmark tree per language"
+        "Render the {params.langs} editions of the executive summary (HTML previews and PDFs) and join them"
+        " into the bilingual PDF"
     shell:
-        "python workflow/scripts/merge_editions.py --langs {params.langs} --pdfs {input.pdfs} --out {output.pdf}"
+        "python workflow/scripts/render_report.py --config config/config.yaml --langs {params.langs}"
+        " --variables {input.variables} --changes {input.changes} --out results/report"
+        " --bilingual {output.bilingual} --jobs {threads} --cache results/.cache/pages"
         " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule report:
     input:
         rules.list_variables.output.md,
-        expand(rules.render_edition.output.pdf, lang=LANGS),
-        rules.render_bilingual.output.pdf,
+        rules.render_report.output.pdf,
+        rules.render_report.output.bilingual,
 
 
 # `make preview` (critmet.preview) brings these up to date before it renders the HTML in its own process:

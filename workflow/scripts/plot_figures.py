@@ -10,7 +10,7 @@ def main() -> int:
     parser.add_argument("--module", required=True, help="critmet.figures module that draws the family")
     parser.add_argument("--figures", nargs="+", required=True)
     parser.add_argument("--langs", nargs="+", required=True)
-    parser.add_argument("--dpi", type=int, default=110)
+    parser.add_argument("--dpi", type=int, default=110, help="PNG resolution; 0: no PNG")
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--raw-dir", required=True)
     parser.add_argument("--text-dir", required=True)

@@ -1,5 +1,5 @@
-"""Rule render_edition: the executive summary in one language, its HTML preview and PDF (thin adapter over
-critmet.report.render; the bilingual PDF joins the editions: merge_editions.py)."""
+"""Rule render_report: the executive summary in every language (HTML preview and PDF) and the bilingual PDF
+joined from them (thin adapter over critmet.report.render.render_editions)."""
 
 import argparse
 import sys
@@ -10,21 +10,23 @@ def main() -> int:
     from critmet.io import load_yaml
     from critmet.report import ReportError
     from critmet.report.fetcher import RefusedResource
-    from critmet.report.render import Inputs, render_edition
+    from critmet.report.render import Inputs, render_editions
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
-    parser.add_argument("--lang", required=True, help="the language of the edition")
+    parser.add_argument("--langs", nargs="+", required=True, help="the languages, in the bilingual PDF's order")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--variables", required=True)
     parser.add_argument("--changes", help="results/report/changes.json (the closing page)")
+    parser.add_argument("--bilingual", help="where to write the bilingual PDF (none if not given)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes laying out the editions side by side")
     parser.add_argument("--templates-dir", default="templates")
     parser.add_argument("--data-dir", default="results/data")
     parser.add_argument("--figures-dir", default="results/figures")
     parser.add_argument("--raw-dir", default="data/raw")
     parser.add_argument(
         "--cache",
-        help="one language's page cache (results/.cache/pages/<lang>): slides unchanged "
+        help="the page caches' folder (results/.cache/pages, one folder per language): slides unchanged "
         "since the last build are not laid out again",
     )
     args = parser.parse_args()
@@ -40,11 +42,12 @@ def main() -> int:
         changes_json=Path(args.changes) if args.changes else None,
     )
     try:
-        written = render_edition(inputs, args.lang, args.out, args.cache)
+        written = render_editions(inputs, args.langs, args.out, args.cache, args.bilingual, args.jobs)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"written: {written}")
+    for path in written:
+        print(f"written: {path}")
     return 0
 
 

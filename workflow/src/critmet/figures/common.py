@@ -92,8 +92,10 @@ def svg_bytes(fig: Figure) -> bytes:
 
 
 def save_figure(fig: Figure, svg_path: Path, png_path: Path, dpi: int) -> None:
-    """SVG (vector, for the PDF) and PNG (preview); byte-identical for the same inputs."""
+    """SVG (vector, for the PDF) and, unless `dpi` is 0, PNG; byte-identical for the same inputs."""
     atomic_write_bytes(svg_path, svg_bytes(fig))
+    if not dpi:
+        return
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     atomic_write_bytes(png_path, buf.getvalue())

@@ -475,3 +475,44 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     atomic_write_bytes(out_dir / f"executive_summary_{lang}.pdf", edition)
     cache.prune()
     return out_dir / f"executive_summary_{lang}.pdf"
+
+
+def _edition_worker() -> None:
+    """A forked edition process: dies with the job that forked it and watches the build's owner (a thread
+    does not survive the fork)."""
+    from critmet.lifeline import die_with_parent, watch_owner
+
+    die_with_parent()
+    watch_owner()
+
+
+def render_editions(
+    inputs: Inputs,
+    langs: list[str],
+    out_dir: str | Path,
+    cache_root: str | Path | None = None,
+    bilingual: str | Path | None = None,
+    workers: int = 1,
+) -> list[Path]:
+    """Every language edition (`render_edition`, page caches under `cache_root`/<lang>) and, if asked, the
+    bilingual PDF joined from them (critmet.report.merge): one job for the three PDFs. With `workers` > 1
+    the editions are laid out in that many processes forked from this one (no imports to repeat); the
+    bilingual join waits for both."""
+    from critmet.report.merge import merge_editions
+
+    def cache_of(lang: str) -> Path | None:
+        return Path(cache_root) / lang if cache_root is not None else None
+
+    if workers > 1 and len(langs) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(langs)), mp_context=context, initializer=_edition_worker) as pool:
+            futures = [pool.submit(render_edition, inputs, lang, out_dir, cache_of(lang)) for lang in langs]
+            written = [future.result() for future in futures]
+    else:
+        written = [render_edition(inputs, lang, out_dir, cache_of(lang)) for lang in langs]
+    if bilingual is not None:
+        written.append(merge_editions(written, langs, bilingual))
+    return written
