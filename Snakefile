@@ -19,3 +19,4 @@ rule all:
     input:
         rules.audit_data.output,
         rules.report.input,
+        rules.figures.input,  # every figure output, the PNG previews too when config asks for them

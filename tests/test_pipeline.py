@@ -244,11 +244,13 @@ def test_png_previews_are_drawn_when_config_asks_for_them(built):
     import yaml
 
     families = yaml.safe_load((built / "workflow" / "registry.yaml").read_text())["figures"]
-    out = run_snakemake(built, "-n", "all", "--config", "figures={'png_previews': true, 'png_dpi': 110}")
+    out = run_snakemake(built, "-n", "-p", "all", "--config", "figures={'png_previews': true, 'png_dpi': 110}")
     text = out.stdout + out.stderr
     assert all(re.search(rf"^{family}\s+1$", text, re.M) for family in families), text[-3000:]
-    assert "results/figures/en/ga_supply_bars.png" in text and "--dpi 110" in text
-    assert planned_jobs(built) == set()  # and without the option, nothing to do
+    assert re.search(r"Missing output files: .*results/figures/(ja|en)/ga_supply_bars\.png", text)
+    assert "--dpi 110" in text
+    default = run_snakemake(built, "-n", "-p", "--forceall", "all")  # without the option: no PNG is planned
+    assert ".png" not in default.stdout + default.stderr and "--dpi 0" in default.stdout + default.stderr
 
 
 def test_provenance_report_lists_every_figure_with_its_captions(built):

@@ -19,6 +19,7 @@ for _dataset in DATASETS:
             checks=update(f"results/data/checks/{_dataset}.json"),
         log:
             f"results/logs/clean_{_dataset}.log",
+        priority: max((f.get("priority", 0) for f in FIGURES.values() if _dataset in f["datasets"]), default=0)
         conda:
             "../../environment.yml"
         params:

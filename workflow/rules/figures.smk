@@ -25,6 +25,7 @@ for _family, _spec in FIGURES.items():
             caption=update(figure_outputs(_family)["caption"]),
         log:
             f"results/logs/{_family}.log",
+        priority: _spec.get("priority", 0)
         conda:
             "../../environment.yml"
         params:
