@@ -50,7 +50,7 @@ def _fit_columns(fig: Figure, axes, headers, titles, style: Style) -> None:
         return box.width / fig.dpi
 
     for _ in range(3):
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # positions and tick labels updated, no pixels
         groups = [t for t in axes[0].texts if str(t.get_gid() or "").startswith("group:")]
         group_w = max((inches(t.get_window_extent(renderer)) for t in groups), default=0.0)
         tick_w = max(inches(t.get_window_extent(renderer)) for t in axes[0].get_yticklabels())

@@ -229,7 +229,7 @@ def fit_share_strip(fig: Figure, ax, bars, style: Style, note_key: str | None = 
         note = fig.texts[-1]
         note.set_va("top")
     for _ in range(6):
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # positions and tick labels updated, no pixels
         p = ax.get_position()
         box = ax.get_tightbbox(renderer)
         low = to_fig.transform((0, ax.xaxis.get_tightbbox(renderer).y0))[1]
