@@ -236,6 +236,37 @@ def test_estimates_are_marked_and_their_method_documented(table):
     assert methods and all(len(m["method"]) > 80 for m in methods)
 
 
+def test_every_lca_step_cites_its_basis(tmp_path):
+    """Each LCA step row names a known basis and carries its reference; every basis is explained in the metadata;
+    the steps of a route add up to its total. A blank reference or an unknown basis stops validation, naming the
+    line and the column."""
+    codes = load_codes(RAW / "codes")
+    t = validate_table(RAW / "lca_steps.csv", codes)
+    bases = t.meta["schema"]["columns"]["basis"]["values"]
+    explained = t.meta["schema"]["columns"]["basis"]["description"] + t.meta["notes"]["en"]
+    assert all(b in explained for b in bases)
+    assert all(row["basis"] in bases for row in t.rows)
+    assert all(row["reference"] and len(row["reference"].strip()) > 40 for row in t.rows)
+    totals = {r["route"]: r["total_kg_co2_per_kg"] for r in validate_table(RAW / "lca_totals.csv", codes).rows}
+    for route, total in totals.items():
+        assert sum(r["value_kg_co2_per_kg"] for r in t.rows if r["route"] == route) == pytest.approx(total, abs=1e-9)
+    raw = raw_copy(tmp_path)
+    lines = (raw / "lca_steps.csv").read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if ",derivation," in line)
+    for cells, column in ((["derivation", "  "], "reference"), (["a guess", None], "basis")):
+        fields = next(csv.reader([lines[n]]))
+        if cells[1] is None:
+            fields[fields.index("derivation")] = cells[0]
+        else:
+            fields[fields.index("derivation") + 2] = cells[1]
+        edited = lines[:n] + [",".join(f'"{f}"' if "," in f else f for f in fields)] + lines[n + 1 :]
+        (raw / "lca_steps.csv").write_text("\n".join(edited) + "\n", encoding="utf-8")
+        with pytest.raises(RawDataError) as err:
+            validate_table(raw / "lca_steps.csv", codes)
+        assert err.value.line == n + 1 and err.value.column == column
+        assert "lca_steps.csv" in str(err.value)
+
+
 @pytest.mark.parametrize("mineral", ["ga", "mg"])
 def test_supply_series_are_complete(cleaned_all, mineral):
     series = pd.read_csv(cleaned_all / f"{mineral}_supply_series.csv")
