@@ -225,3 +225,14 @@ def test_slides_leave_their_fonts_to_the_join(tmp_path):
     listing = subprocess.run(["pdffonts", str(tmp_path / "joined.pdf")], capture_output=True, text=True, check=True)
     rows = listing.stdout.splitlines()[2:]
     assert rows and all(row.split()[-5] == "yes" for row in rows), listing.stdout  # every font embedded
+
+
+def test_source_lines_join_as_sentences():
+    from critmet.editions import join_sources
+
+    assert join_sources(["IMA (brine: interviews).", "Step values: IPCC 2006"], "en") == (
+        "IMA (brine: interviews). Step values: IPCC 2006"
+    )
+    assert join_sources(["USGS MCS 2023", "JOGMEC"], "en") == "USGS MCS 2023; JOGMEC"
+    assert join_sources(["IMAの資料を基に作成。", "工程別の値：IPCC"], "ja") == "IMAの資料を基に作成。工程別の値：IPCC"
+    assert join_sources(["USGS", "JOGMEC"], "ja") == "USGS；JOGMEC"

@@ -272,6 +272,17 @@ def usgs_edition_year(data_dir: Path) -> str:
     return max(y for y in years if y)
 
 
+def join_sources(texts: list[str], lang: str) -> str:
+    """Source lines as one: separated by a semicolon, or by a space after a line that ends a sentence."""
+    out = ""
+    for text in texts:
+        if out:
+            ended = out.endswith(("。", ".", "．"))
+            out += ("" if ended else "；") if lang == "ja" else (" " if ended else "; ")
+        out += text
+    return out
+
+
 def fill_source(text: str, data_dir: Path) -> str:
     """A source line from the metadata, with {usgs_edition} replaced by the edition the data come from."""
     return text.replace("{usgs_edition}", usgs_edition_year(data_dir)) if "{usgs_edition}" in text else text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from critmet.editions import fill_source
+from critmet.editions import fill_source, join_sources
 from critmet.figures.style import Style
 from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, write_json
 from critmet.validate import CodeList, load_codes
@@ -72,7 +72,7 @@ def source_line(data: FigureData, tables: list[str], lang: str) -> str:
         text = fill_source(data.meta(table)["source"][lang], data.data_dir)
         if text not in seen:
             seen.append(text)
-    return ("；" if lang == "ja" else "; ").join(seen)
+    return join_sources(seen, lang)
 
 
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')

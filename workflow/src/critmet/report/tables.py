@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from critmet.editions import fill_source
+from critmet.editions import fill_source, join_sources
 from critmet.io import load_yaml, read_json
 from critmet.report.filters import num, signed
 from critmet.validate import CodeList
@@ -99,6 +99,10 @@ class LangView:
             if text not in out:
                 out.append(text)
         return out
+
+    def join_sources(self, texts: list[str]) -> str:
+        """Source lines as one line (critmet.editions.join_sources)."""
+        return join_sources(texts, self.lang)
 
     def edition_sources(self, pages: list[dict], figs: dict, texts: dict, sections: tuple = ()) -> dict:
         """The closing page's list of where the figures come from: consecutive content pages with the same
