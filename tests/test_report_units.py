@@ -172,7 +172,7 @@ def test_registry_declares_every_raw_table_once():
 
 def test_the_text_files_of_every_language_match(built, tmp_path):
     """The committed text files pass; a key missing from one language, or a file missing from one language,
-    is named (list_variables runs this: the edition jobs each see one language only)."""
+    is named (the report job runs this over every text file before it renders the editions)."""
     import json
 
     from critmet.report.render import check_languages_match

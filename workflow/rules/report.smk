@@ -21,26 +21,6 @@ rule compute_variables:
         " --json {output.json} > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
-# The list of variables and of the claims the text files make (each claim's condition evaluated). Its own job, so
-# that a text edit does not rewrite variables.json (which would re-render both languages).
-rule list_variables:
-    input:
-        json=rules.compute_variables.output.json,
-        text=TEXT_FILES,
-        code=code_files("report/claims.py", "report/variables.py"),
-    output:
-        md=update("results/report/variables.md"),
-    log:
-        "results/logs/list_variables.log",
-    conda:
-        "../../environment.yml"
-    message:
-        "List the variables and check the claims of the text files"
-    shell:
-        "python workflow/scripts/list_variables.py --json {input.json} --md {output.md} {input.text}"
-        " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
-
-
 rule describe_changes:
     input:
         metrics=[f"results/data/{d}_metrics.csv" for d in DATASETS],
@@ -63,14 +43,18 @@ rule describe_changes:
         " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
-# One job writes the three PDFs: the two editions are laid out side by side in processes it forks (one per
-# thread, so no module is imported twice), and the bilingual PDF joins them (critmet.report.merge, a byte-level
-# join of critmet.report.pdfjoin: pages, one bookmark tree and one tagged structure tree per language,
-# metadata). Three jobs cost a Snakemake job's overhead three times and laid the bilingual join after both.
+# One job writes the three PDFs: first the list of variables and of the claims the text files make (each
+# claim's condition evaluated; the languages' text files checked to match), then the two editions laid out side
+# by side in processes it forks (one per thread, so no module is imported twice), then the bilingual PDF joined
+# from them (critmet.report.merge, a byte-level join of critmet.report.pdfjoin: pages, one bookmark tree and
+# one tagged structure tree per language, metadata). Separate jobs cost a Snakemake job's overhead each and
+# laid the bilingual join after both editions.
 rule render_report:
     input:
         unpack(lambda wildcards: report_inputs(LANGS)),
+        listed=TEXT_FILES,  # every text file, the glossaries too: the claims and the languages' match
     output:
+        md=update("results/report/variables.md"),
         pdf=update(expand("results/report/executive_summary_{lang}.pdf", lang=LANGS)),
         html=update(expand("results/report/executive_summary_{lang}.html", lang=LANGS)),
         bilingual=update("results/report/executive_summary.pdf"),
@@ -87,13 +71,13 @@ rule render_report:
     shell:
         "python workflow/scripts/render_report.py --config config/config.yaml --langs {params.langs}"
         " --variables {input.variables} --changes {input.changes} --out results/report"
-        " --bilingual {output.bilingual} --jobs {threads} --cache results/.cache/pages"
+        " --bilingual {output.bilingual} --jobs {threads} --cache results/.cache/pages --list {output.md}"
         " > {log} 2>&1 || (tail -n 5 {log} >&2; exit 1)"
 
 
 rule report:
     input:
-        rules.list_variables.output.md,
+        rules.render_report.output.md,
         rules.render_report.output.pdf,
         rules.render_report.output.bilingual,
 

@@ -13,9 +13,7 @@ def main() -> int:
     parser.add_argument("--spec", required=True)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--json", required=True)
-    parser.add_argument(
-        "--md", help="also write the list (the workflow's list_variables rule writes it with the claims)"
-    )
+    parser.add_argument("--md", help="also write the list (the workflow's report job writes it with the claims)")
     args = parser.parse_args()
     try:
         variables = compute_variables(args.spec, args.data_dir)

@@ -1,5 +1,7 @@
-"""Rule render_report: the executive summary in every language (HTML preview and PDF) and the bilingual PDF
-joined from them (thin adapter over critmet.report.render.render_editions)."""
+"""Rule render_report: results/report/variables.md (the variables, and every claim of the text files with whether
+it holds; the languages' text files checked to match), then the executive summary in every language (HTML
+preview and PDF) and the bilingual PDF joined from them (thin adapter over critmet.report.claims and
+critmet.report.render.render_editions)."""
 
 import argparse
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 def main() -> int:
     from critmet.io import load_yaml
     from critmet.report import ReportError
+    from critmet.report.claims import list_variables
     from critmet.report.fetcher import RefusedResource
     from critmet.report.render import Inputs, render_editions
 
@@ -19,6 +22,7 @@ def main() -> int:
     parser.add_argument("--variables", required=True)
     parser.add_argument("--changes", help="results/report/changes.json (the closing page)")
     parser.add_argument("--bilingual", help="where to write the bilingual PDF (none if not given)")
+    parser.add_argument("--list", help="write the list of variables and claims here (results/report/variables.md)")
     parser.add_argument("--jobs", type=int, default=1, help="processes laying out the editions side by side")
     parser.add_argument("--templates-dir", default="templates")
     parser.add_argument("--data-dir", default="results/data")
@@ -42,6 +46,9 @@ def main() -> int:
         changes_json=Path(args.changes) if args.changes else None,
     )
     try:
+        if args.list:
+            text_files = sorted((templates / "text").rglob("*.yaml"))
+            print(list_variables(inputs.variables_json, text_files, Path(args.list)))
         written = render_editions(inputs, args.langs, args.out, args.cache, args.bilingual, args.jobs)
     except (ReportError, RefusedResource) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -153,3 +153,22 @@ def claims_markdown(records: list[dict]) -> str:
     if not records:
         lines.append("| – | – | – | – | – |")
     return "\n".join(lines) + "\n"
+
+
+def list_variables(variables_json: Path, text_files: list[Path], md_path: Path) -> str:
+    """results/report/variables.md: every variable, and every claim of the text files with whether it holds;
+    the languages' text files are checked to match (nothing untranslated or missing). A failed claim without
+    `otherwise:`, or a mismatch, raises ReportError. Returns a one-line summary."""
+    import json
+
+    from critmet.io import atomic_write_text
+    from critmet.report.render import check_languages_match
+    from critmet.report.text import load_text_file
+    from critmet.report.variables import variables_markdown
+
+    variables = json.loads(Path(variables_json).read_text(encoding="utf-8"))
+    values = {name: item["value"] for name, item in variables.items()}
+    records = collect_claims(text_files, values, load_text_file)
+    check_languages_match([Path(t) for t in text_files], values)
+    atomic_write_text(md_path, variables_markdown(variables) + claims_markdown(records))
+    return f"{len(variables)} variables, {len(records)} claims ({sum(not r['ok'] for r in records)} use other wording)"

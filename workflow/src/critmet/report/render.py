@@ -100,8 +100,8 @@ def check_same_keys(a: dict, b: dict, where: str) -> None:
 
 def check_languages_match(text_files: list[Path], values: dict) -> None:
     """Every text file of templates/text/<lang>/ exists in each language with the same structure, claims
-    resolved (nothing untranslated or missing). The editions render one language per job, so the job that
-    reads every text file (list_variables) runs this."""
+    resolved (nothing untranslated or missing). Each edition renders one language, so the report job runs this
+    first, over every text file (critmet.report.claims.list_variables)."""
     by_name: dict[str, dict[str, Path]] = {}
     for path in text_files:
         if path.parent.parent.name == "text":  # templates/text/<lang>/<name>.yaml, not the glossaries
