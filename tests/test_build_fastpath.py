@@ -105,11 +105,9 @@ def test_no_op_skips_snakemake_and_a_text_edit_still_builds(copy):
     first = build(copy)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr
     assert "nothing to do" not in first.stdout  # no record yet: Snakemake ran (and found nothing to do)
-    start = time.perf_counter()
     again = build(copy)
-    took = time.perf_counter() - start
     assert again.returncode == 0 and "nothing to do: no input or output changed" in again.stdout, again.stdout
-    assert "Building DAG" not in again.stdout and took < 1.5, took
+    assert "Building DAG" not in again.stdout  # Snakemake did not start (its time: benchmarks/, not a test)
     path = copy / "templates" / "text" / "en" / "p26_supply_ga.yaml"
     original = path.read_text(encoding="utf-8")
     edited = original.replace('title: "Supply trend: refined gallium"', 'title: "Supply trend: refined gallium, fast"')
@@ -119,7 +117,7 @@ def test_no_op_skips_snakemake_and_a_text_edit_still_builds(copy):
         built_again = build(copy)
         assert built_again.returncode == 0, built_again.stdout[-3000:] + built_again.stderr
         assert "nothing to do" not in built_again.stdout
-        assert "render_report.py --config config/config.yaml --lang en" in built_again.stdout
+        assert "render_report.py --config config/config.yaml --langs ja en" in built_again.stdout
         assert "refined gallium, fast" in pdf_text(copy / "results" / "report" / "executive_summary_en.pdf")
         assert "refined gallium, fast" in pdf_text(copy / "results" / "report" / "executive_summary.pdf")
     finally:
