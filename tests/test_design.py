@@ -240,12 +240,6 @@ def empty_pages(pdfs, page_layouts, tmp_path, lang) -> dict[str, float]:
     return shares
 
 
-@pytest.mark.xfail(
-    reason="not met yet on one page: English p.7 (the US policy timeline needs ~130 mm at the 7.5 pt chart "
-    "floor, so the page is laid out at fit 3) leaves ~37% of its body empty; every other content page of "
-    "both languages is at most 25%",
-    strict=False,
-)
 @pytest.mark.parametrize("lang", LANGS)
 def test_content_pages_use_their_body_area(pdfs, page_layouts, tmp_path, lang):
     shares = empty_pages(pdfs, page_layouts, tmp_path, lang)
