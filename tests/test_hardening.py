@@ -400,8 +400,8 @@ def test_sigkill_at_three_moments_then_a_plain_build_recovers_byte_identical(cop
 
 
 def test_a_render_killed_after_a_text_edit_is_redone_and_scheduled_never_builds_alongside(copy):
-    """A text edit; the English render's process killed mid-render (as the OOM killer would): Snakemake
-    restores the previous PDF, and the next plain build redoes it, so the PDF shows the edit. Meanwhile a
+    """A text edit; the report job's process killed mid-render (as the OOM killer would): Snakemake restores
+    the previous PDFs, and the next plain build redoes them, so the PDF shows the edit. Meanwhile a
     scheduled run started during the manual build refuses to build (exit 3) instead of unlocking."""
     path = copy / "templates" / "text" / "en" / "p26_supply_ga.yaml"
     original = path.read_text(encoding="utf-8")
@@ -409,6 +409,7 @@ def test_a_render_killed_after_a_text_edit_is_redone_and_scheduled_never_builds_
         'title: "Supply trend: refined gallium"', 'title: "Supply trend: refined gallium, hardened"'
     )
     assert edited != original
+    proc = None
     try:
         path.write_text(edited, encoding="utf-8")
         log = copy / "results" / "logs" / "build.log"
@@ -429,7 +430,7 @@ def test_a_render_killed_after_a_text_edit_is_redone_and_scheduled_never_builds_
         assert "another build of this folder is running" in scheduled.stderr
         assert not (copy / "results" / "latest").exists()
         renders = []
-        assert _wait_for(lambda: bool(renders.extend(_render_pids(copy, "--lang en")) or renders), 60)
+        assert _wait_for(lambda: bool(renders.extend(_render_pids(copy, "--langs")) or renders), 60)
         time.sleep(1.0)
         for pid in renders:
             os.kill(pid, signal.SIGKILL)
@@ -437,10 +438,13 @@ def test_a_render_killed_after_a_text_edit_is_redone_and_scheduled_never_builds_
         assert pdf.read_bytes() == before  # the last good PDF, restored
         again = build(copy)
         assert again.returncode == 0, again.stdout[-3000:] + again.stderr
-        assert "render_report.py --config config/config.yaml --lang en" in again.stdout
+        assert "render_report.py --config config/config.yaml --langs ja en" in again.stdout
         text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages[:40])
         assert "refined gallium, hardened" in text
     finally:
+        if proc is not None and proc.poll() is None:  # a failed assertion above: do not leave the build running
+            proc.kill()
+            proc.wait()
         path.write_text(original, encoding="utf-8")
 
 
