@@ -490,3 +490,12 @@ def test_worker_socket_is_private_and_its_folder_goes_with_it(monkeypatch):
         worker.stop(handle)
     assert not path.parent.exists()
     shutil.rmtree(tmp_path)
+
+
+def test_fork_server_starts_early_only_for_a_run_with_jobs():
+    from critmet.worker import runs_jobs
+
+    assert runs_jobs(["--cores", "2", "all"]) and runs_jobs(["-c2", "-p", "--forcerun", "render_report"])
+    assert runs_jobs(["--config", "figures={'png_previews': true}"])
+    for look in (["-n", "all"], ["-np"], ["--dry-run"], ["--lint"], ["--dag"], ["--list-rules"], ["--report=x.html"]):
+        assert not runs_jobs(["--cores", "2", *look]), look

@@ -152,15 +152,26 @@ for _restored in redo_restored_outputs(Path(workflow.basedir)) + mark_restored_o
 
 # A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
 # each job's adapter hands its work to it, or runs by itself when there is none.
-from critmet.worker import SOCKET_ENV, start as start_worker, stop as stop_worker
+from critmet.worker import SOCKET_ENV, runs_jobs, start as start_worker, stop as stop_worker
 
 WORKER = {}
 
 
-onstart:
+def _start_worker():
     WORKER["handle"] = start_worker(os.getpid())
     if WORKER["handle"]:
         os.environ[SOCKET_ENV] = WORKER["handle"][0]
+
+
+# Started while the workflow is parsed, so that its imports (about a second) overlap Snakemake's building of the
+# DAG, unless the command line only looks at the workflow (a dry run, a graph, a lint); else when jobs start.
+if workflow.is_main_process and runs_jobs(sys.argv[1:]):
+    _start_worker()
+
+
+onstart:
+    if not WORKER.get("handle"):
+        _start_worker()
 
 
 onsuccess:

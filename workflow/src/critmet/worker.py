@@ -197,6 +197,26 @@ def serve(path: str, owner: str) -> None:
             Path(path).parent.rmdir()
 
 
+# Command-line options with which Snakemake only looks at the workflow and runs no job.
+_LOOK_ONLY = {
+    "--dry-run", "--dryrun", "--lint", "--list-rules", "--list", "--list-target-rules", "--lt", "--summary",
+    "--detailed-summary", "--dag", "--d3dag", "--rulegraph", "--filegraph", "--report", "--unlock",
+    "--cleanup-metadata", "--cm", "--containerize", "--export-cwl", "--print-compilation", "--help", "--version",
+}  # fmt: skip
+
+
+def runs_jobs(argv: list[str]) -> bool:
+    """Whether a Snakemake command line may run jobs (not a dry run, a listing, a graph, a lint, a report).
+    Wrong only at a cost: a server started for nothing idles until Snakemake exits."""
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name in _LOOK_ONLY or name in ("-n", "-l", "-S", "-D", "-h", "-v"):
+            return False
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[1:].isalpha() and "n" in arg:
+            return False  # combined short flags such as -np
+    return True
+
+
 def start(owner: int) -> tuple[str, object] | None:
     """Start a server for Snakemake process `owner`; returns (socket path, process) or None."""
     import tempfile
