@@ -212,3 +212,35 @@ def test_pie_totals_stay_clear_of_their_ring(cleaned: Path, lang):
             if 2 * outer < fig.bbox.height / 3:
                 problems.append(f"{name} ({lang}): pie {2 * outer:.0f} px across in a {fig.bbox.height:.0f} px figure")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cagr_arrows_do_not_cross_value_labels(cleaned: Path, lang):
+    """On the demand charts (pp.28, 30) no CAGR arrow, head included, crosses a value label over a bar
+    (the arrow to 2035 once ran through the '9' of '955'): the arrows' drawn outlines, read back in display
+    coordinates, against the labels' rendered boxes."""
+    from matplotlib.text import Annotation
+
+    from critmet.figures import plot_demand_projection
+
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw_rendered(plot_demand_projection, data, style, ["ga_demand_bars", "mg_demand_bars"])
+    problems = []
+    with style.context():
+        for name, item in drawn.items():
+            texts = drawn_texts(item.fig)
+            arrows = [t for t in item.fig.axes[0].texts if isinstance(t, Annotation) and not t.get_text()]
+            assert arrows, f"{name} ({lang}): no CAGR arrow drawn"
+            labels = [(t, b) for t, b in texts if t.get_text().replace(",", "").isdigit()]
+            assert labels, f"{name} ({lang}): no value labels found"
+            for arrow in arrows:
+                # the shaft and the head as polygons in display coordinates, sampled densely along each edge
+                points = []
+                for poly in arrow.arrow_patch.get_path().to_polygons(closed_only=False):
+                    for (x0, y0), (x1, y1) in itertools.pairwise(poly):
+                        points += [(x0 + (x1 - x0) * k / 40, y0 + (y1 - y0) * k / 40) for k in range(41)]
+                assert points, f"{name} ({lang}): an arrow without an outline"
+                for t, b in labels:
+                    if any(b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1 for x, y in points):
+                        problems.append(f"{name} ({lang}): a CAGR arrow crosses the value label {t.get_text()!r}")
+    assert not problems, "\n".join(problems)
