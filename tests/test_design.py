@@ -431,6 +431,18 @@ def test_phrases_filter_joins_only_japanese_phrases():
     assert [p for p in ja_phrases(text)] == [p.replace(WORD_JOINER, "") for p in _phrase_split(kept)]
 
 
+def test_phrases_filter_lets_a_list_of_terms_break_after_its_slashes():
+    """A slash-separated list of terms, which BudouX reads as one phrase, may break after each 「／」 and
+    nowhere else (p.11's category cells: 「採掘／製錬／省資源・代替」 overflowed its narrow column)."""
+    from critmet.report.filters import WORD_JOINER, keep_phrases
+
+    text = "採掘／製錬／省資源・代替"
+    assert ja_phrases(text) == [text]  # one phrase for BudouX
+    kept = keep_phrases(text)
+    assert kept.replace(WORD_JOINER, "") == text
+    assert [p.replace(WORD_JOINER, "") for p in _phrase_split(kept)] == ["採掘／", "製錬／", "省資源・代替"]
+
+
 def _phrase_split(kept: str) -> list[str]:
     """Split text with word joiners back into phrases: a boundary is where no joiner sits between two chars."""
     out, current = [], ""

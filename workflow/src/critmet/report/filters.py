@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import re
 
 from jinja2 import Undefined, pass_context
 
@@ -65,12 +66,15 @@ def ja_phrases(text: str) -> list[str]:
 def keep_phrases(text: str) -> str:
     """Japanese text whose lines may break only between BudouX phrases: the characters of each phrase are
     joined by U+2060 WORD JOINER, which Pango never breaks at; kinsoku (UAX #14) still applies at the
-    phrase boundaries. Phrases longer than LONGEST_KEPT_PHRASE characters are left breakable."""
+    phrase boundaries. A phrase may also break after a slash 「／」 (a list of terms); parts longer than
+    LONGEST_KEPT_PHRASE characters are left breakable."""
     out = []
     for phrase in ja_phrases(text):
-        if len(phrase) <= LONGEST_KEPT_PHRASE and not any(c.isspace() for c in phrase):
-            phrase = WORD_JOINER.join(phrase)
-        out.append(phrase)
+        # a list of terms BudouX reads as one phrase (「採掘／製錬／省資源・代替」) may break after each slash
+        for part in filter(None, re.split("(?<=／)", phrase)):
+            if len(part) <= LONGEST_KEPT_PHRASE and not any(c.isspace() for c in part):
+                part = WORD_JOINER.join(part)
+            out.append(part)
     return "".join(out)
 
 
