@@ -288,6 +288,8 @@ def phrase_breaks(page_layouts, chars, role: str) -> tuple[int, list[str]]:
             text = "".join(lines)
             cuts, pos = set(), 0
             for phrase in ja_phrases(text):
+                # after a slash or a colon inside a phrase, as the `phrases` filter allows (「製錬品：／ガリウム地金」)
+                cuts.update(pos + i + 1 for i, ch in enumerate(phrase) if ch in "／：")
                 pos += len(phrase)
                 cuts.add(pos)
                 if len(phrase) > LONGEST_KEPT_PHRASE:
@@ -423,6 +425,21 @@ def test_phrases_filter_joins_only_japanese_phrases():
     groups = kept.split(WORD_JOINER)
     assert "ン" + "の" not in groups and len(groups) > len(text) // 2  # joined inside phrases
     assert [p for p in ja_phrases(text)] == [p.replace(WORD_JOINER, "") for p in _phrase_split(kept)]
+
+
+def test_phrases_filter_lets_a_list_of_terms_break_after_its_slashes():
+    """A slash-separated list of terms, which BudouX reads as one phrase, may break after each 「／」 and
+    nowhere else (p.11's category cells: 「採掘／製錬／省資源・代替」 overflowed its narrow column)."""
+    from critmet.report.filters import WORD_JOINER, keep_phrases
+
+    text = "採掘／製錬／省資源・代替"
+    assert ja_phrases(text) == [text]  # one phrase for BudouX
+    kept = keep_phrases(text)
+    assert kept.replace(WORD_JOINER, "") == text
+    assert [p.replace(WORD_JOINER, "") for p in _phrase_split(kept)] == ["採掘／", "製錬／", "省資源・代替"]
+    label = "製錬品：ガリウム地金"  # a column label breaks after its colon (p.38's header ran into the next column)
+    assert ja_phrases(label) == [label]
+    assert [p.replace(WORD_JOINER, "") for p in _phrase_split(keep_phrases(label))] == ["製錬品：", "ガリウム地金"]
 
 
 def _phrase_split(kept: str) -> list[str]:

@@ -181,3 +181,66 @@ def test_supply_totals_are_not_printed_inside_a_country_segment(cleaned: Path, l
         primary = pd.read_csv(cleaned / f"{table}.csv")["primary"]
         row = [t.get_text() for t in numbers if t.get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0]
         assert row == [f"{v:,.0f}" for v in primary]  # the totals, year by year, under the axis
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pie_totals_stay_clear_of_their_ring(cleaned: Path, lang):
+    """The total and its unit in the centre of each flow pie lie inside the ring's hole (every corner of
+    their boxes closer to the centre than the inner radius), read back from the rendered figure; and the
+    pie keeps a usable size whatever the length of its legend (at least a third of the figure's height)."""
+    import math
+
+    from critmet.figures import plot_flow_pies
+
+    data, style = figure_kit(cleaned, lang)
+    figures = list(plot_flow_pies.FIGURE_PIES)
+    drawn = draw_rendered(plot_flow_pies, data, style, figures)
+    problems = []
+    with style.context():
+        for name, item in drawn.items():
+            fig = item.fig
+            texts = dict(drawn_texts(fig))
+            ax = fig.axes[0]
+            cx, cy = ax.transData.transform((0, 0))
+            inner = ax.transData.transform((1 - plot_flow_pies.WEDGE_WIDTH, 0))[0] - cx
+            outer = ax.transData.transform((1, 0))[0] - cx
+            centre = [b for t, b in texts.items() if getattr(t, "xy", None) == (0, 0)]
+            assert len(centre) == 2, f"{name} ({lang}): expected the total and its unit in the centre"
+            reach = max(math.hypot(x - cx, y - cy) for b in centre for x in (b.x0, b.x1) for y in (b.y0, b.y1))
+            if reach >= inner:
+                problems.append(f"{name} ({lang}): centre text reaches {reach:.1f} px, the ring starts at {inner:.1f}")
+            if 2 * outer < fig.bbox.height / 3:
+                problems.append(f"{name} ({lang}): pie {2 * outer:.0f} px across in a {fig.bbox.height:.0f} px figure")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cagr_arrows_do_not_cross_value_labels(cleaned: Path, lang):
+    """On the demand charts (pp.28, 30) no CAGR arrow, head included, crosses a value label over a bar
+    (the arrow to 2035 once ran through the '9' of '955'): the arrows' drawn outlines, read back in display
+    coordinates, against the labels' rendered boxes."""
+    from matplotlib.text import Annotation
+
+    from critmet.figures import plot_demand_projection
+
+    data, style = figure_kit(cleaned, lang)
+    drawn = draw_rendered(plot_demand_projection, data, style, ["ga_demand_bars", "mg_demand_bars"])
+    problems = []
+    with style.context():
+        for name, item in drawn.items():
+            texts = drawn_texts(item.fig)
+            arrows = [t for t in item.fig.axes[0].texts if isinstance(t, Annotation) and not t.get_text()]
+            assert arrows, f"{name} ({lang}): no CAGR arrow drawn"
+            labels = [(t, b) for t, b in texts if t.get_text().replace(",", "").isdigit()]
+            assert labels, f"{name} ({lang}): no value labels found"
+            for arrow in arrows:
+                # the shaft and the head as polygons in display coordinates, sampled densely along each edge
+                points = []
+                for poly in arrow.arrow_patch.get_path().to_polygons(closed_only=False):
+                    for (x0, y0), (x1, y1) in itertools.pairwise(poly):
+                        points += [(x0 + (x1 - x0) * k / 40, y0 + (y1 - y0) * k / 40) for k in range(41)]
+                assert points, f"{name} ({lang}): an arrow without an outline"
+                for t, b in labels:
+                    if any(b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1 for x, y in points):
+                        problems.append(f"{name} ({lang}): a CAGR arrow crosses the value label {t.get_text()!r}")
+    assert not problems, "\n".join(problems)

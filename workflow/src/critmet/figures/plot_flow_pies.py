@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from critmet.figures.common import Drawn, FigureData, lighter
+from critmet.figures.common import Drawn, FigureData, fit_inside, lighter
 from critmet.figures.style import Style
 from critmet.report.filters import num
 
@@ -19,6 +19,7 @@ FIGURE_PIES = {
     "mg_pie_primary_2022": "MG_PRIMARY_2022",
     "mg_pie_imports_2022": "MG_IMPORTS_2022",
 }
+WEDGE_WIDTH = 0.34  # the ring's width, as a share of the radius (a hole wide enough for a four-digit total)
 LABEL_ON_WEDGE = 8.0  # % : larger slices are named beside the wedge; smaller ones in the legend below
 
 
@@ -65,7 +66,10 @@ def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> F
         for size, color, label, text in zip(sizes, colors, labels, shown, strict=True)
         if size < LABEL_ON_WEDGE
     ]
-    for ncol in (2, 1) if legend_items else ():  # two columns if they fit the figure's width, else one
+    # two columns if they fit the figure's width (with tighter spacing if need be), else one: a one-column
+    # list of four names takes the height the pie needs
+    layouts = [(2, 0.8, 0.4, 0.9), (2, 0.4, 0.25, 0.6), (1, 0.8, 0.4, 0.9)] if legend_items else []
+    for ncol, columnspacing, handletextpad, handlelength in layouts:
         legend = fig.legend(
             handles=legend_items,
             loc="lower center",
@@ -75,13 +79,13 @@ def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> F
             borderpad=0.0,
             frameon=False,
             fontsize=small - 0.5,
-            handlelength=0.9,
+            handlelength=handlelength,
             handleheight=0.9,
-            columnspacing=0.8,
-            handletextpad=0.4,
+            columnspacing=columnspacing,
+            handletextpad=handletextpad,
         )
         box = legend.get_window_extent(renderer)
-        if box.width <= fig.bbox.width - 4 or ncol == 1:
+        if box.width <= fig.bbox.width - 1 or ncol == 1:
             bottom = fig.transFigure.inverted().transform((0, box.y1))[1] + gap
             break
         legend.remove()
@@ -91,7 +95,7 @@ def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> F
         colors=colors,
         startangle=90,
         counterclock=False,
-        wedgeprops={"width": 0.42, "edgecolor": "white", "linewidth": 0.8},
+        wedgeprops={"width": WEDGE_WIDTH, "edgecolor": "white", "linewidth": 0.8},
     )
     outside_labels, label_xy = [], []
     for wedge, size, label, text in zip(wedges, sizes, labels, shown, strict=True):
@@ -123,7 +127,9 @@ def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> F
         fontweight="bold",
         color=style.config["colors"]["total"],
     )
-    ax.annotate(unit, (0, 0), xytext=(0, -1.5), textcoords="offset points", ha="center", va="top", fontsize=small)
+    unit_text = ax.annotate(
+        unit, (0, 0), xytext=(0, -1.5), textcoords="offset points", ha="center", va="top", fontsize=small
+    )
     ax.set_xlim(-1.8, 1.8)
     ax.set_ylim(-1.32, 1.32)
     ax.set_aspect("equal")
@@ -145,11 +151,20 @@ def draw_pie(slices, total: float, unit: str, style: Style, note: str = "") -> F
         for t, (x, y) in zip(outside_labels, label_xy, strict=True):
             t.set_position((x, y))
         _keep_inside(fig, outside_labels)
-    # the total fits the hole: a wide number is set smaller (never under the type floor)
-    hole = ax.transData.transform((0.5, 0))[0] - ax.transData.transform((-0.5, 0))[0]
-    width = centre.get_window_extent(renderer).width
-    if width > hole:
-        centre.set_fontsize(max(style.config["font"]["floor"], centre.get_fontsize() * hole / width))
+    # the total and its unit fit the hole with a margin: every corner of their boxes lies inside the ring,
+    # so a wide number ("6,843") is set smaller (never under the type floor) instead of touching the ring
+    fit_inside(fig)  # as the figures stage will (a no-op then): the pie is measured where it is drawn
+    ax.apply_aspect()
+    cx, cy = ax.transData.transform((0, 0))
+    radius = ax.transData.transform((1 - WEDGE_WIDTH, 0))[0] - cx - 1.5 * fig.dpi / 72  # 1.5 pt clear of the ring
+    floor = style.config["font"]["floor"]
+
+    def reach() -> float:
+        boxes = [t.get_window_extent(renderer) for t in (centre, unit_text)]
+        return max(math.hypot(x - cx, y - cy) for b in boxes for x in (b.x0, b.x1) for y in (b.y0, b.y1))
+
+    while reach() > radius and centre.get_fontsize() > floor:
+        centre.set_fontsize(max(floor, centre.get_fontsize() - 0.5))
     return fig
 
 

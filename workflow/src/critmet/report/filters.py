@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import re
 
 from jinja2 import Undefined, pass_context
 
 WORD_JOINER = "\u2060"
 LONGEST_KEPT_PHRASE = 14  # a longer phrase may still break inside (a narrow cell must not overflow)
+LONGEST_KEPT_PART = 8  # a part (between slashes or after a colon) of a longer phrase: kept whole up to this
 
 
 def _check(value, name):
@@ -65,12 +67,19 @@ def ja_phrases(text: str) -> list[str]:
 def keep_phrases(text: str) -> str:
     """Japanese text whose lines may break only between BudouX phrases: the characters of each phrase are
     joined by U+2060 WORD JOINER, which Pango never breaks at; kinsoku (UAX #14) still applies at the
-    phrase boundaries. Phrases longer than LONGEST_KEPT_PHRASE characters are left breakable."""
+    phrase boundaries. A phrase may also break after a slash 「／」 (a list of terms) or a colon 「：」;
+    phrases longer than LONGEST_KEPT_PHRASE characters are left breakable, but for their parts of up to
+    LONGEST_KEPT_PART characters."""
     out = []
     for phrase in ja_phrases(text):
-        if len(phrase) <= LONGEST_KEPT_PHRASE and not any(c.isspace() for c in phrase):
-            phrase = WORD_JOINER.join(phrase)
-        out.append(phrase)
+        # a list of terms BudouX reads as one phrase (「採掘／製錬／省資源・代替」) may break after each slash,
+        # a label after its colon (「製錬品：ガリウム地金」); a part of a phrase too long to keep is kept only
+        # if short (a name), so that no new unbreakable run appears in a narrow cell
+        longest = LONGEST_KEPT_PHRASE if len(phrase) <= LONGEST_KEPT_PHRASE else LONGEST_KEPT_PART
+        for part in filter(None, re.split("(?<=[／：])", phrase)):
+            if len(part) <= longest and not any(c.isspace() for c in part):
+                part = WORD_JOINER.join(part)
+            out.append(part)
     return "".join(out)
 
 
