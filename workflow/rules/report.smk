@@ -60,9 +60,9 @@ rule render_report:
         bilingual=update("results/report/executive_summary.pdf"),
     log:
         "results/logs/render_report.log",
-    threads: len(LANGS)
     conda:
         "../../environment.yml"
+    threads: len(LANGS)
     params:
         langs=" ".join(LANGS),
     message:
