@@ -60,6 +60,15 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+def built_copy(built: Path, dest: Path) -> Path:
+    """A project copy that starts from a finished build (its results and Snakemake's records, no locks): a
+    build in it reruns only what a test changes."""
+    project_copy(dest)
+    shutil.copytree(built / "results", dest / "results", symlinks=True)
+    shutil.copytree(built / ".snakemake", dest / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
+    return dest
+
+
 def project_inputs(project: Path):
     """The renderer's inputs for a built project folder, as the pipeline's render job passes them."""
     from critmet.io import load_yaml

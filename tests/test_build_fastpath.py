@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BIN, project_copy, run_snakemake
+from conftest import BIN, built_copy, run_snakemake
 from critmet.build import UPTODATE, forget_up_to_date, record_up_to_date, up_to_date
 
 
@@ -91,10 +91,7 @@ def build(root: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def copy(built, tmp_path_factory) -> Path:
-    root = project_copy(tmp_path_factory.mktemp("fastpath"))
-    shutil.copytree(built / "results", root / "results", symlinks=True)
-    shutil.copytree(built / ".snakemake", root / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
-    return root
+    return built_copy(built, tmp_path_factory.mktemp("fastpath"))
 
 
 def pdf_text(pdf: Path) -> str:

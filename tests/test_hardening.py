@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import BIN, ROOT, project_copy, run_snakemake
+from conftest import BIN, ROOT, built_copy, run_snakemake
 from critmet.build import BuildBusy, acquire, mark_restored_outputs, redo_restored_outputs
 from critmet.io import atomic_write_bytes
 from critmet.lifeline import OWNER_ENV, OwnerGone, alive, token
@@ -309,10 +309,7 @@ def processes_in(root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def copy(built, tmp_path_factory) -> Path:
-    root = project_copy(tmp_path_factory.mktemp("hardening"))
-    shutil.copytree(built / "results", root / "results", symlinks=True)
-    shutil.copytree(built / ".snakemake", root / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
-    return root
+    return built_copy(built, tmp_path_factory.mktemp("hardening"))
 
 
 BAD = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, project_copy, run_snakemake
+from conftest import ROOT, built_copy, project_copy, run_snakemake
 from critmet.importers.usgs import ImportError_, main, read_world_csv
 from critmet.validate import load_codes, validate_table
 
@@ -168,9 +168,7 @@ def test_a_messy_new_edition_named_in_config_moves_pies_years_titles_numbers_and
     from pypdf import PdfReader
 
     (tmp_path / "work").mkdir()
-    work = project_copy(tmp_path / "work")
-    shutil.copytree(built / "results", work / "results", symlinks=True)
-    shutil.copytree(built / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
+    work = built_copy(built, tmp_path / "work")
     (work / "sources").mkdir()
     for path in MESSY.glob("*.csv"):
         shutil.copy(path, work / "sources" / path.name)

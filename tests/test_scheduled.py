@@ -15,16 +15,13 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from conftest import BIN, project_copy
+from conftest import BIN, built_copy, project_copy
 
 
 @pytest.fixture(scope="module")
 def work(built, tmp_path_factory) -> Path:
     """A project copy that starts from the session's finished build (only what changes is rebuilt)."""
-    root = project_copy(tmp_path_factory.mktemp("scheduled"))
-    shutil.copytree(built / "results", root / "results", symlinks=True)
-    shutil.copytree(built / ".snakemake", root / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
-    return root
+    return built_copy(built, tmp_path_factory.mktemp("scheduled"))
 
 
 def scheduled(root: Path) -> subprocess.CompletedProcess:

@@ -219,10 +219,9 @@ def forget_up_to_date(root: Path) -> None:
 
 
 def record_up_to_date(root: Path, targets: list[str]) -> None:
-    path = root / UPTODATE
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"targets": targets, "files": snapshot(root)}), encoding="utf-8")
-    os.replace(tmp, path)
+    from critmet.io import atomic_write_text  # here, not at the top: the no-op check stays light
+
+    atomic_write_text(root / UPTODATE, json.dumps({"targets": targets, "files": snapshot(root)}))
 
 
 # ------------------------------------------------------------------------------------------------ runs

@@ -272,6 +272,16 @@ def usgs_edition_year(data_dir: Path) -> str:
     return max(y for y in years if y)
 
 
+def table_sources(meta, tables: list[str], data_dir: Path, lang: str) -> list[str]:
+    """The source lines of `tables` (`meta(table)`: a table's metadata) in this language, each once, in order."""
+    out: list[str] = []
+    for table in tables:
+        text = fill_source(meta(table)["source"][lang], data_dir)
+        if text not in out:
+            out.append(text)
+    return out
+
+
 def join_sources(texts: list[str], lang: str) -> str:
     """Source lines as one: separated by a semicolon, or by a space after a line that ends a sentence."""
     out = ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from critmet.editions import fill_source, join_sources
+from critmet.editions import join_sources, table_sources
 from critmet.figures.style import Style
 from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, write_json
 from critmet.validate import CodeList, load_codes
@@ -67,12 +67,7 @@ def load_labels(text_dir: Path, lang: str) -> dict:
 
 def source_line(data: FigureData, tables: list[str], lang: str) -> str:
     """'出所：…' / 'Source: …' from the metadata of the tables drawn; each source once, in order."""
-    seen: list[str] = []
-    for table in tables:
-        text = fill_source(data.meta(table)["source"][lang], data.data_dir)
-        if text not in seen:
-            seen.append(text)
-    return join_sources(seen, lang)
+    return join_sources(table_sources(data.meta, tables, data.data_dir, lang), lang)
 
 
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')

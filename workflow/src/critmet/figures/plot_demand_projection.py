@@ -41,8 +41,7 @@ def draw_bars(mineral: str, data: FigureData, style: Style) -> tuple[Figure, dic
     pos = x_positions(years)
     xs = np.array([pos[y] for y in years])
     value = f"value_{unit}"
-    sizes = style.config["sizes"]  # a page may size its own chart (style.yaml `<table>_bars`), else the supply slot
-    fig = Figure(figsize=style.size(f"{table}_bars" if f"{table}_bars" in sizes else "supply"))
+    fig = Figure(figsize=style.size(f"{table}_bars", "supply"))  # a page may size its own chart (style.yaml)
     ax = fig.add_axes((0.11, 0.24, 0.87, 0.72))
     projected = [pos[y] for y in years if series.loc[y, "status"] == "projection"]
     if projected:
@@ -166,8 +165,7 @@ def draw_shares(mineral: str, data: FigureData, style: Style) -> tuple[Figure, d
     years = [y for y in series.index if shown[y]]
     pos = {y: i for i, y in enumerate(years)}
     xs = np.arange(len(years))
-    sizes = style.config["sizes"]
-    fig = Figure(figsize=style.size(f"{table}_shares" if f"{table}_shares" in sizes else "share_strip"))
+    fig = Figure(figsize=style.size(f"{table}_shares", "share_strip"))
     ax = fig.add_axes((0.095, 0.3, 0.885, 0.57))
     totals = series.loc[years, "total"]
     layers = []

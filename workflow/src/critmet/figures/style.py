@@ -132,9 +132,12 @@ class Style:
                 lines[i - 1] = lines[i - 1][:-1]
         return "\n".join(line for line in lines if line)
 
-    def size(self, slot: str) -> tuple[float, float]:
-        """The figure size (inches) of a page slot; `slot@<lang>` in style.yaml overrides it for a language."""
+    def size(self, slot: str, fallback: str | None = None) -> tuple[float, float]:
+        """The figure size (inches) of a page slot; `slot@<lang>` in style.yaml overrides it for a language.
+        With `fallback`, a slot that style.yaml does not size takes the fallback's size."""
         sizes = self.config["sizes"]
+        if fallback is not None and slot not in sizes:
+            slot = fallback
         return tuple(sizes.get(f"{slot}@{self.lang}", sizes[slot]))
 
     # --------------------------------------------------------------- context

@@ -223,10 +223,10 @@ class PageCache:
             atomic_write_text(path, json.dumps(value, ensure_ascii=False, sort_keys=True))
 
     def get_pdf(self, key: str) -> bytes | None:
+        """A slide's PDF (its bookmarks and fonts are `get_json("page", key)`: use it only with them)."""
         path = self._path(f"page-{key}.pdf")
-        meta = self.get_json("page", key)
         try:
-            return path.read_bytes() if path is not None and meta is not None else None
+            return path.read_bytes() if path is not None else None
         except OSError:
             return None
 
@@ -260,13 +260,13 @@ def bookmarks_of(document) -> list[list]:
 
 
 # ------------------------------------------------------------------------------------------ shared fonts
-# Each slide's PDF embeds its own subsets of the fonts it uses. WeasyPrint keeps glyph ids in its subsets
-# (HarfBuzz's RETAIN_GIDS), so a subset holding the glyphs of every slide serves every slide: the edition
-# embeds one subset per font instead of one per slide and font (the Japanese edition would otherwise be
-# about ten times larger: each CJK subset carries the metrics of every glyph id up to the highest used).
-# While a slide is written, the fonts it uses are recorded (`recording_fonts`): the glyph ids, and the full
-# font once per font in results/.cache/fonts/; `shared_subsets` makes each font's subset for the glyphs of
-# all slides, with WeasyPrint's own subsetting code, and caches it.
+# WeasyPrint keeps glyph ids in its subsets (HarfBuzz's RETAIN_GIDS), so a subset holding the glyphs of every
+# slide serves every slide: the edition embeds one subset per font instead of one per slide and font (the
+# Japanese edition would otherwise be about ten times larger: each CJK subset carries the metrics of every
+# glyph id up to the highest used). While a slide is written, `FontRecorder` records the fonts it uses (the
+# glyph ids, and the full font once per font in results/.cache/fonts/) and leaves a placeholder in the slide's
+# PDF instead of a subset; `shared_subsets` makes each font's subset for the glyphs of all slides, with
+# WeasyPrint's own subsetting code, caches it, and the join puts it in place of the placeholders.
 
 
 FONT_PLACEHOLDER = b"critmet: font program left to the join"

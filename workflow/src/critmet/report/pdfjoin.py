@@ -284,8 +284,7 @@ def _outline_tree(bookmarks: list[list[list]]) -> list:
 
 def _write_outline(writer: _Writer, tree: list, page_refs: list[bytes], parent: _Raw) -> tuple[list, int]:
     """weasyprint.pdf.anchors.add_outlines, writing bytes."""
-    count, items = len(tree), []
-    made = []
+    count, made = len(tree), []
     for title, (page, x, y), children, state in tree:
         obj = writer.reserve()
         kids, kids_count = _write_outline(writer, children, page_refs, obj)
@@ -306,8 +305,7 @@ def _write_outline(writer: _Writer, tree: list, page_refs: list[bytes], parent: 
         if i + 1 < len(made):
             entries[b"Next"] = made[i + 1][0].reference
         obj.data = b"<<" + b"".join(b"/" + k + b" " + v for k, v in entries.items()) + b">>"
-        items.append((obj, entries))
-    return items, count
+    return made, count
 
 
 def join(

@@ -21,7 +21,6 @@ import jinja2
 from critmet.io import atomic_write_bytes, atomic_write_text, load_yaml, read_json
 from critmet.report import ReportError
 from critmet.report.claims import apply_claims
-from critmet.report.fetcher import ProjectFetcher
 from critmet.report.filters import FILTERS
 from critmet.report.pages import (
     FontRecorder,
@@ -212,15 +211,10 @@ def _slide_id(page_box) -> str | None:
     return slide.element.get("id") if slide is not None else None
 
 
-def overflows(document, pages: list[dict]) -> dict[str, str]:
-    """Content pages whose content runs into the footnotes or past the bottom of the slide (it would be
-    clipped), or that spilled onto a second PDF page: {page id: what is wrong}."""
-    return measure(document, pages)[0]
-
-
 def measure(document, pages: list[dict]) -> tuple[dict[str, str], dict[str, float]]:
-    """(overflowing content pages, as `overflows`; the share of each content page's body height its content
-    uses, from the top of the body to the footnotes)."""
+    """(content pages whose content runs into the footnotes or past the bottom of the slide, or that spilled
+    onto a second PDF page: {page id: what is wrong}; the share of each content page's body height its
+    content uses, from the top of the body to the footnotes)."""
     by_id = {page["id"]: page for page in pages}
     problems: dict[str, str] = {}
     fills: dict[str, float] = {}
@@ -256,18 +250,6 @@ def measure(document, pages: list[dict]) -> tuple[dict[str, str], dict[str, floa
     return problems, fills
 
 
-def overflowing_pages(document, pages: list[dict]) -> list[str]:
-    """What `overflows` finds, plus a PDF whose page count differs from the page structure."""
-    problems = list(overflows(document, pages).values())
-    appendix_pages = sum(1 for p in document.pages if next(_boxes_with_class(p._page_box, "appendix"), None))
-    if len(document.pages) != len(pages) + appendix_pages:
-        problems.append(
-            f"{len(document.pages)} PDF pages for {len(pages)} pages of templates/pages.yaml: a slide "
-            "overflowed onto an extra page"
-        )
-    return problems
-
-
 # templates/css: .fit-1 tightens spacing; .fit-2 steps type down; .fit-3 scales charts down (below the floors:
 # tests/test_design.py lists such pages)
 FIT_LEVELS = 3
@@ -295,7 +277,7 @@ class Report:
         pages = [dict(page, fit=(fit or {}).get(page["id"], 0)) for page in self.pages]
         return build_html(self.inputs, lang, self.env, self.variables, pages, self.texts[lang], self.data, html_dir)
 
-    def fitted(self, lang: str, out_dir: Path, cache: PageCache | None = None):
+    def fitted(self, lang: str, out_dir: Path):
         """Lay out the edition so that each content page fills its slide. A page whose content uses less
         than ROOMY_BELOW of the body height is laid out once more with larger type and spacing (`roomy`,
         kept only if it still fits); a page that overflows is laid out again one fit level tighter (spacing
@@ -382,16 +364,6 @@ class Report:
                 slide.pages, slide.problems = len(document.pages), problems
                 return
 
-    def document(self, html: str, out_dir: Path):
-        """The whole document laid out at once (not used by the build: slides are laid out one by one)."""
-        import weasyprint
-
-        return weasyprint.HTML(
-            string=html,
-            base_url=str(out_dir.resolve()) + "/",
-            url_fetcher=ProjectFetcher(self.inputs.root, stylesheets=Path(out_dir) / "css"),
-        ).render(**PDF_OPTIONS)
-
 
 def template_sources(templates_dir: Path) -> str:
     """The Jinja templates and the page structure, as one digest."""
@@ -460,7 +432,8 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     atomic_write_text(out_dir / f"executive_summary_{lang}.html", html)
     problems = [p for slide in slides for p in slide.problems.values()]
     page_count = sum(slide.pages for slide in slides)
-    appendix = sum(slide.pages for slide in slides if slide.id not in {page["id"] for page in report.pages})
+    page_ids = {page["id"] for page in report.pages}
+    appendix = sum(slide.pages for slide in slides if slide.id not in page_ids)
     if page_count != len(report.pages) + appendix:
         problems.append(
             f"{page_count} PDF pages for {len(report.pages)} pages of templates/pages.yaml: a slide "

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from critmet.editions import fill_source, join_sources
+from critmet.editions import join_sources, table_sources
 from critmet.io import load_yaml, read_json
 from critmet.report.filters import num, signed
 from critmet.validate import CodeList
@@ -93,12 +93,7 @@ class LangView:
         return load_registry()["datasets"][dataset]["tables"]
 
     def sources(self, tables: list[str]) -> list[str]:
-        out: list[str] = []
-        for table in tables:
-            text = fill_source(self.base.meta(table)["source"][self.lang], self.base.data_dir)
-            if text not in out:
-                out.append(text)
-        return out
+        return table_sources(self.base.meta, tables, self.base.data_dir, self.lang)
 
     def join_sources(self, texts: list[str]) -> str:
         """Source lines as one line (critmet.editions.join_sources)."""
