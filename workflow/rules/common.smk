@@ -174,12 +174,25 @@ onstart:
         _start_worker()
 
 
-onsuccess:
+def _end_of_run():
+    """Stop the fork server; cancel the timers of Snakemake's job rate limiter (--max-jobs-per-timespan),
+    which starts a one-second threading.Timer after each pass of its scheduler. The scheduler has finished
+    when this runs, and Python would wait for the last timer before exiting (up to a second added to every
+    run, a no-op included)."""
+    import threading
+
     stop_worker(WORKER.get("handle"))
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
+onsuccess:
+    _end_of_run()
 
 
 onerror:
-    stop_worker(WORKER.get("handle"))
+    _end_of_run()
     logs = [
         Path(p) for p in (log if isinstance(log, (list, tuple)) else [log]) if p
     ]  # a path, or a list of them

@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from critmet.io import sha256_file
+from critmet.io import load_yaml, sha256_file
 
 TRACKED = ("data/raw", "templates", "config")
 
@@ -19,14 +19,12 @@ TRACKED = ("data/raw", "templates", "config")
 def tracked_inputs(root: Path) -> dict[str, str]:
     """sha256 of every raw table, text file, template and config file, and of the published source files
     that config names (USGS world CSVs)."""
-    import yaml
-
     out = {}
     for top in TRACKED:
         for path in sorted((root / top).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 out[str(path.relative_to(root))] = sha256_file(path)
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = load_yaml(root / "config" / "config.yaml")
     for name in sorted(config["usgs"]["world_files"].values()):
         out[name] = sha256_file(root / name)
     return out
@@ -97,17 +95,15 @@ class Namer:
     the id ('value_CN_2020' of ga_supply: 'Refined gallium supply: China, 2020')."""
 
     def __init__(self, root: Path):
-        import yaml
-
         from critmet.validate import load_codes
 
         raw = root / "data" / "raw"
         self.codes = load_codes(raw / "codes")
-        registry = yaml.safe_load((root / "workflow" / "registry.yaml").read_text(encoding="utf-8"))
+        registry = load_yaml(root / "workflow" / "registry.yaml")
         self.titles = {}
         for dataset, spec in registry["datasets"].items():
             meta = raw / f"{spec['tables'][0]}.meta.yaml"
-            title = yaml.safe_load(meta.read_text(encoding="utf-8")).get("title", {}) if meta.exists() else {}
+            title = load_yaml(meta).get("title", {}) if meta.exists() else {}
             short = DATASET_NAMES.get(dataset)
             self.titles[dataset] = {
                 lang: short[i] if short else title.get(lang, dataset) for i, lang in enumerate(("ja", "en"))
@@ -235,9 +231,7 @@ def value_changes(new: dict, old: dict, namer: Namer | None = None, units: dict 
 
 def source_files(root: Path) -> list[str]:
     """The published source files that config names (USGS world CSVs), as tracked_inputs names them."""
-    import yaml
-
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = load_yaml(root / "config" / "config.yaml")
     return sorted(config["usgs"]["world_files"].values())
 
 

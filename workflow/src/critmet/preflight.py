@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from critmet.io import SafeLoader, load_yaml
 from critmet.validate import RawDataError, error_text, raw_tables
 
 CACHE = Path(".snakemake") / "critmet" / "validated.json"
@@ -49,8 +50,8 @@ def _load_with_lines(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
     except UnicodeDecodeError:
         raise PreflightError(rel, "the file is not UTF-8 text", expected="UTF-8 text") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SafeLoader)
+        data = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise PreflightError(
@@ -88,7 +89,7 @@ def check_config(root: Path, rel: str = "config/config.yaml") -> dict:
     import jsonschema
 
     config, lines = _load_with_lines(root / rel, rel)
-    schema = yaml.safe_load((root / "config" / "config.schema.yaml").read_text(encoding="utf-8"))
+    schema = load_yaml(root / "config" / "config.schema.yaml")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.path)), e.validator))
     if errors:
@@ -239,7 +240,7 @@ def check_raw(root: Path, raw_dir: Path, out=None) -> None:
         tmp.write_text(json.dumps(current, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, cache_path)
     # every table the registry lists must exist with its metadata; a CSV no entry reads is named
-    registry = yaml.safe_load((root / "workflow" / "registry.yaml").read_text(encoding="utf-8"))
+    registry = load_yaml(root / "workflow" / "registry.yaml")
     for path in validate.check_registry(raw_dir, registry):
         print(
             f"note: {Path(path).relative_to(root)}: no rule reads this table (it is not listed in "

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from critmet.io import SafeLoader
+
 COLUMN_TYPES = ("integer", "number", "string", "enum", "code", "date")
 META_REQUIRED = ("title", "unit", "source", "publisher", "reference_year", "report_page", "licence", "schema")
 BILINGUAL_META = ("title", "unit", "source")
@@ -304,7 +306,7 @@ def validate_table(csv_path: str | Path, codes: CodeList, meta_path: str | Path 
     if not meta_path.exists():
         raise RawDataError(csv_path, f"no metadata file {meta_path.name} beside it")
     try:
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
+        meta = yaml.load(meta_path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RawDataError(
