@@ -5,6 +5,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 
+# A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
+# each job's adapter hands its work to it, or runs by itself when there is none.
+from critmet.worker import SOCKET_ENV, runs_jobs, start as start_worker, stop as stop_worker
+
+WORKER = {}
+
+
+def _start_worker():
+    WORKER["handle"] = start_worker(os.getpid())
+    if WORKER["handle"]:
+        os.environ[SOCKET_ENV] = WORKER["handle"][0]
+
+
+# Started first thing while the workflow is parsed, so that its imports (about a second) overlap the preflight
+# and Snakemake's building of the DAG, unless the command line only looks at the workflow (a dry run, a graph,
+# a lint); else when jobs start. If the preflight stops the run, it stops the server.
+if workflow.is_main_process and runs_jobs(sys.argv[1:]):
+    _start_worker()
+
+
 from critmet.io import load_yaml
 from critmet.lifeline import OWNER_ENV, token
 from critmet.preflight import PreflightError, one_line, preflight
@@ -17,6 +37,7 @@ try:
     preflight(workflow.basedir)
 except (PreflightError, RawDataError) as err:
     print(f"error: {one_line(err, workflow.basedir)}", file=sys.stderr)
+    stop_worker(WORKER.get("handle"))
     raise SystemExit(1) from None
 
 # The jobs of this run die with this Snakemake process, even when it is killed (critmet.lifeline).
@@ -149,24 +170,6 @@ for _restored in redo_restored_outputs(Path(workflow.basedir)) + mark_restored_o
     + [f"results/report/executive_summary_{l}.{x}" for l in LANGS for x in ("pdf", "html")],
 ):
     print(f"note: {_restored} is not the output of a finished job; it will be rebuilt", file=sys.stderr)
-
-# A fork server holds pandas, matplotlib and WeasyPrint imported while the jobs run (critmet.worker);
-# each job's adapter hands its work to it, or runs by itself when there is none.
-from critmet.worker import SOCKET_ENV, runs_jobs, start as start_worker, stop as stop_worker
-
-WORKER = {}
-
-
-def _start_worker():
-    WORKER["handle"] = start_worker(os.getpid())
-    if WORKER["handle"]:
-        os.environ[SOCKET_ENV] = WORKER["handle"][0]
-
-
-# Started while the workflow is parsed, so that its imports (about a second) overlap Snakemake's building of the
-# DAG, unless the command line only looks at the workflow (a dry run, a graph, a lint); else when jobs start.
-if workflow.is_main_process and runs_jobs(sys.argv[1:]):
-    _start_worker()
 
 
 onstart:

@@ -28,22 +28,65 @@ from pathlib import Path
 
 SOCKET_ENV = "CRITMET_WORKER"
 DISABLE_ENV = "CRITMET_NO_WORKER"
-PRELOAD = (
+# What the data jobs (the first to run) need: the server takes requests once these are imported ...
+PRELOAD_FIRST = (
     "numpy",
     "pandas",
     "yaml",
+    "critmet.clean",
+    "critmet.clean.derive",
+    "critmet.audit",
+    "critmet.editions",
+    "critmet.report.variables",
+)
+# ... and imports these while the first jobs run (a job that comes before its modules imports them itself)
+PRELOAD = (
+    *PRELOAD_FIRST,
     "jinja2",
     "matplotlib.figure",
     "matplotlib.pyplot",
-    "critmet.clean",
-    "critmet.clean.derive",
     "critmet.figures.common",
     "critmet.figures.style",
-    "critmet.report.render",
-    "critmet.report.variables",
-    "critmet.audit",
     "weasyprint",
+    "critmet.report.render",
 )
+
+
+class _Gate:
+    """Imports and forks never overlap (a child forked mid-import would inherit a half-imported module and
+    its lock), and a fork that is waiting goes before the next import."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._importing = False
+        self._forks = 0  # forks waiting or under way
+
+    @contextlib.contextmanager
+    def importing(self):
+        with self._cond:
+            self._cond.wait_for(lambda: self._forks == 0)
+            self._importing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._importing = False
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def forking(self):
+        with self._cond:
+            self._forks += 1
+            self._cond.wait_for(lambda: not self._importing)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._forks -= 1
+                self._cond.notify_all()
+
+
+_GATE = _Gate()
 IDLE_SECONDS = 600
 STARTUP_WAIT = 2.5  # seconds a job waits for a server that is still starting
 
@@ -157,7 +200,8 @@ def _handle(conn: socket.socket) -> None:
                 return
             body += chunk
         request = json.loads(body)
-        pid = os.fork()
+        with _GATE.forking():
+            pid = os.fork()
         if pid == 0:
             conn.close()
             _child(request, fds)
@@ -173,7 +217,8 @@ def _handle(conn: socket.socket) -> None:
 
 
 def serve(path: str, owner: str) -> None:
-    """Preload the heavy modules, then fork a child per request until the owner (Snakemake) is gone.
+    """Preload the heavy modules (those of the data jobs first, the rest while the first requests are
+    served), and fork a child per request until the owner (Snakemake) is gone.
     `owner` is a critmet.lifeline token; when the owner dies the server kills itself at once, and its
     children die with it (PR_SET_PDEATHSIG)."""
     import importlib
@@ -186,8 +231,15 @@ def serve(path: str, owner: str) -> None:
     watch_owner()
 
     matplotlib.use("Agg")
-    for name in PRELOAD:
+    for name in PRELOAD_FIRST:
         importlib.import_module(name)
+
+    def preload_rest():
+        for name in PRELOAD[len(PRELOAD_FIRST) :]:
+            with _GATE.importing():
+                importlib.import_module(name)
+
+    threading.Thread(target=preload_rest, daemon=True).start()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = f"{path}.{os.getpid()}"
     server.bind(tmp)

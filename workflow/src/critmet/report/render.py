@@ -344,10 +344,13 @@ class Report:
         """The decisions of the fitting for one slide: level 0; an overflow steps it up, a page using less
         than ROOMY_BELOW (tried once, on the first layout) goes roomy, and back to 0 if that overflows."""
         level, roomy_tried = 0, False
+        laid_out: dict[int, tuple] = {}  # level -> (part, document, problems, fills): roomy that overflows goes back
         while True:
-            part = part_at(level)
-            document = renderer.document(part, suffix, slide.number)
-            problems, fills = measure(document, self.pages)
+            if level not in laid_out:
+                part = part_at(level)
+                document = renderer.document(part, suffix, slide.number)
+                laid_out[level] = (part, document, *measure(document, self.pages))
+            part, document, problems, fills = laid_out[level]
             changed = False
             if slide.id in problems:
                 if level < 0:  # roomy did not fit: back to the scale, for good
