@@ -279,12 +279,23 @@ class FontRecorder:
         self.folder = Path(folder) if folder is not None else None
         self.sources: dict[tuple[bytes, int], str] = {}  # (font name, size) -> sha256 of the full font
         self.fonts: dict[str, dict] = {}
+        self._faces: dict[tuple[int, int], bytes] = {}  # (address, length) of a face's data -> its bytes
 
     def __enter__(self):
         from weasyprint.pdf import fonts
 
         self._original = original = fonts.Font.clean
+        self._read_face = read_face = fonts.get_hb_object_data
         recorder = self
+
+        def face_data(hb_object, ot_color=None, glyph=None):
+            """WeasyPrint copies the whole font file out of HarfBuzz for every font of every slide it writes
+            (16 MB for the CJK face): the copy is kept for the next slides."""
+            if ot_color is not None:
+                return read_face(hb_object, ot_color, glyph)
+            return recorder._face_bytes(hb_object, read_face)
+
+        fonts.get_hb_object_data = face_data
 
         def clean(font, to_unicode, hinting):
             recorder.record(font, to_unicode, hinting)
@@ -306,7 +317,29 @@ class FontRecorder:
         from weasyprint.pdf import fonts
 
         fonts.Font.clean = self._original
+        fonts.get_hb_object_data = self._read_face
         return False
+
+    def _face_bytes(self, hb_face, read_face) -> bytes | None:
+        """The bytes of a HarfBuzz face's font file, from the copy kept for its data's address and length, if
+        that copy still matches the data there (checked at its start, middle and end)."""
+        from weasyprint.text.ffi import ffi, harfbuzz
+
+        blob = harfbuzz.hb_face_reference_blob(hb_face)
+        try:
+            length = ffi.new("unsigned int *")
+            data = harfbuzz.hb_blob_get_data(blob, length)
+            size = int(length[0])
+            if data == ffi.NULL or size < 4096:
+                return read_face(hb_face)
+            key = (int(ffi.cast("uintptr_t", data)), size)
+            kept = self._faces.get(key)
+            view = ffi.buffer(data, size)
+            if kept is None or any(view[i : i + 1024] != kept[i : i + 1024] for i in (0, size // 2, size - 1024)):
+                kept = self._faces[key] = read_face(hb_face)
+            return kept
+        finally:
+            harfbuzz.hb_blob_destroy(blob)
 
     def record(self, font, to_unicode, hinting) -> None:
         key = (font.name, len(font.file_content))
