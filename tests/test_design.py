@@ -9,6 +9,7 @@ footnotes or a heading, so that each character found in the PDF can be given its
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import unicodedata
@@ -456,3 +457,55 @@ def _phrase_split(kept: str) -> list[str]:
         current = ""
         i += 1
     return out
+
+
+def _column_starts(n_items: int, columns: int) -> list[int]:
+    """The indices of the items that start each column, as Jinja's `slice` fills them (the first columns
+    take one more item where the items do not divide evenly)."""
+    per, extra = divmod(n_items, columns)
+    starts, index = [], 0
+    for column in range(columns):
+        if index >= n_items:
+            break
+        starts.append(index)
+        index += per + (1 if column < extra else 0)
+    return starts
+
+
+def _where_printed(page_chars: list[dict], text: str, below: str) -> tuple[float, float] | None:
+    """(x, top) of the first characters of `text` printed after the last line holding `below` (the page read
+    line by line, left to right)."""
+    ordered = sorted(page_chars, key=lambda c: (round(c["top"] / 2), c["x0"]))
+    owner = [c for c in ordered for _ in c["text"]]  # a ligature ("ffi") is one character of several letters
+    printed = "".join(c["text"] for c in ordered)
+    start = printed.rfind("".join(below.split()))
+    at = printed.find("".join(text.split())[:8], max(start, 0))
+    return (owner[at]["x0"], owner[at]["top"]) if start >= 0 and at >= 0 else None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_blocks_set_in_columns_print_their_columns_side_by_side(chars, lang):
+    """The industry impacts of pp.15-18 (four columns) and the bullets blocks with `columns: N` (pp.38-39):
+    the item that starts each column is printed at the top of the block, each column right of the one
+    before. (They are floats: CSS multi-column made WeasyPrint lay the content out again and again.)"""
+    pages = yaml.safe_load((ROOT / "templates" / "pages.yaml").read_text(encoding="utf-8"))["pages"]
+    checked = 0
+    for number, page in enumerate(pages, start=1):
+        path = ROOT / "templates" / "text" / lang / f"{page['id']}.yaml"
+        blocks = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("blocks", {}) if path.exists() else {}
+        for block in blocks.values():
+            if block.get("kind") == "bullets" and block.get("columns"):
+                items, columns = block["items"], block["columns"]
+            elif page.get("layout") == "matrix" and block.get("kind") == "callouts":
+                items, columns = [item.get("title", item.get("text", "")) for item in block["items"]], 4
+            else:
+                continue
+            starts = [items[i] for i in _column_starts(len(items), columns)]
+            assert len(starts) > 1, f"p.{number}: one column only"
+            title = block.get("title") or ""
+            where = [_where_printed(chars[lang][number - 1], item.split("{{")[0], title) for item in starts]
+            assert all(where), f"p.{number}: a column's first item is not printed: {starts}"
+            assert max(top for _, top in where) - min(top for _, top in where) < 2, (number, where)
+            assert all(b[0] - a[0] > 40 for a, b in itertools.pairwise(where)), (number, where)
+            checked += 1
+    assert checked >= 6, checked  # four impact panels and two lists of examples

@@ -216,3 +216,22 @@ def test_svgs_are_deterministic_and_keep_text(cleaned):
     svg = outputs[0].decode("utf-8")
     assert "<dc:date>" not in svg and 'style="' not in svg
     assert "Noto Sans CJK JP" in svg and "中国" in svg
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_chart_font_lookups_see_only_the_style_families_and_find_the_same_files(cleaned, lang):
+    """Inside the style's context matplotlib's font lookups consider only the files of the style's families
+    (hundreds of installed fonts scored for each new size made lookups slow); they find the same file as a
+    lookup among all fonts, and every installed font is back afterwards."""
+    from matplotlib import font_manager
+
+    _, style = figure_kit(cleaned, lang)
+    everything = list(font_manager.fontManager.ttflist)
+    families = style.rc()["font.family"]
+    props = [font_manager.FontProperties(family=families, size=s, weight=w) for s in (7.5, 9.3) for w in (400, 700)]
+    with style.context():
+        assert {entry.name for entry in font_manager.fontManager.ttflist} == set(families)
+        found = [font_manager.fontManager._find_fonts_by_props(p) for p in props]
+    assert font_manager.fontManager.ttflist == everything
+    font_manager.fontManager._findfont_cached.cache_clear()
+    assert found == [font_manager.fontManager._find_fonts_by_props(p) for p in props]

@@ -496,3 +496,40 @@ def test_fork_server_starts_early_only_for_a_run_with_jobs():
     assert runs_jobs(["--config", "figures={'png_previews': true}"])
     for look in (["-n", "all"], ["-np"], ["--dry-run"], ["--lint"], ["--dag"], ["--list-rules"], ["--report=x.html"]):
         assert not runs_jobs(["--cores", "2", *look]), look
+
+
+def test_the_fork_server_never_forks_mid_import_and_a_waiting_fork_goes_first():
+    """The server takes requests while it still imports matplotlib and WeasyPrint (critmet.worker._Gate): a
+    request that comes during an import is forked when that import is done, before the next import starts."""
+    import threading
+
+    from critmet.worker import _Gate
+
+    gate, events = _Gate(), []
+    started, release = threading.Event(), threading.Event()
+
+    def importer():
+        with gate.importing():
+            started.set()
+            release.wait(10)
+            events.append("import 1")
+        with gate.importing():
+            events.append("import 2")
+
+    def request():
+        with gate.forking():
+            events.append("fork")
+
+    imports = threading.Thread(target=importer)
+    imports.start()
+    assert started.wait(10)
+    fork = threading.Thread(target=request)
+    fork.start()
+    deadline = time.monotonic() + 10
+    while gate._forks == 0 and time.monotonic() < deadline:  # the request is waiting for the import
+        time.sleep(0.01)
+    assert gate._forks == 1 and events == []
+    release.set()
+    imports.join(10)
+    fork.join(10)
+    assert events == ["import 1", "fork", "import 2"]

@@ -227,6 +227,33 @@ def test_slides_leave_their_fonts_to_the_join(tmp_path):
     assert rows and all(row.split()[-5] == "yes" for row in rows), listing.stdout  # every font embedded
 
 
+def test_the_recorder_keeps_each_font_file_and_reads_it_again_if_it_changed(tmp_path):
+    """WeasyPrint copies the whole font file out of HarfBuzz for every font of every slide it writes; the
+    recorder keeps that copy (the file's own bytes) for the next slides, and reads again when the data at the
+    same place no longer match it."""
+    import subprocess
+
+    from weasyprint.text.fonts import get_hb_object_data
+
+    from critmet.report.pages import FontRecorder, _harfbuzz_face
+
+    font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK JP"], capture_output=True, text=True).stdout
+    data = bytearray(Path(font).read_bytes())
+    face, keep = _harfbuzz_face(data, 0)
+    reads = []
+
+    def read(hb_face):
+        reads.append(1)
+        return get_hb_object_data(hb_face)
+
+    recorder = FontRecorder(tmp_path)
+    first = recorder._face_bytes(face, read)
+    assert first == bytes(data) and recorder._face_bytes(face, read) is first and len(reads) == 1
+    data[len(data) // 2] ^= 0xFF  # the same place, other contents
+    assert recorder._face_bytes(face, read) == bytes(data) and len(reads) == 2
+    del keep
+
+
 def test_source_lines_join_as_sentences():
     from critmet.editions import join_sources
 

@@ -22,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
@@ -250,13 +251,22 @@ def _pack_arrows(arrows: list[_Arrow], measure, years_per_in: float, right_limit
     return {lane: len(spans) for lane, spans in tiers.items()}
 
 
+_MEASURED: dict[tuple, tuple[float, float]] = {}
+
+
 def _measure(fig: Figure, renderer, text: str, size: float) -> tuple[float, float]:
-    """Width and height in inches of `text` in a box with BOX_PAD padding."""
-    artist = fig.text(0, 0, text, fontsize=size, linespacing=LINESPACING)
-    bbox = artist.get_window_extent(renderer)
-    artist.remove()
-    pad = 2 * BOX_PAD * size / 72.0
-    return bbox.width / fig.dpi + pad, bbox.height / fig.dpi + pad
+    """Width and height in inches of `text` in a box with BOX_PAD padding. Kept for the job (by the text, its
+    size, the figure's resolution and the style's fonts): the packing of each label size measures the same
+    labels again, and so do the tries of a timeline's height."""
+    rc = matplotlib.rcParams
+    key = (text, size, fig.dpi, tuple(rc["font.family"]), rc["font.weight"], rc["font.style"], rc["text.hinting"])
+    if key not in _MEASURED:
+        artist = fig.text(0, 0, text, fontsize=size, linespacing=LINESPACING)
+        bbox = artist.get_window_extent(renderer)
+        artist.remove()
+        pad = 2 * BOX_PAD * size / 72.0
+        _MEASURED[key] = (bbox.width / fig.dpi + pad, bbox.height / fig.dpi + pad)
+    return _MEASURED[key]
 
 
 def _place(
