@@ -83,7 +83,9 @@ def timed(cmd: list[str], cwd: Path) -> dict:
 
 
 def snakemake(work: Path, *targets: str, cores: int = 2, extra: tuple[str, ...] = ()) -> dict:
-    return timed([str(BIN / "snakemake"), *targets, *extra, "--cores", str(cores), "--quiet", "all"], work)
+    """Snakemake as `make` runs it (the default profile: its scheduler among its settings), quiet."""
+    profile = ("--workflow-profile", "profiles/default")
+    return timed([str(BIN / "snakemake"), *profile, *targets, *extra, "--cores", str(cores), "--quiet", "all"], work)
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -509,3 +509,23 @@ def test_blocks_set_in_columns_print_their_columns_side_by_side(chars, lang):
             assert all(b[0] - a[0] > 40 for a, b in itertools.pairwise(where)), (number, where)
             checked += 1
     assert checked >= 6, checked  # four impact panels and two lists of examples
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_but_the_cover_carries_the_footer_and_its_number(pdfs, lang):
+    """Each slide is laid out as the first page of a document of its own, where page.css's `@page :first`
+    (no footer on the cover) would match it too: every page after the cover prints the organisation and its
+    own page number in the bottom margin; the cover prints neither. Page sides are not told apart (the
+    slides are not laid out at their parity)."""
+    organisation = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["organisation"][lang]
+    page_css = (ROOT / "templates" / "css" / "page.css").read_text(encoding="utf-8")
+    assert not re.search(r"@page[^{]*:(left|right|blank)", page_css)
+    with pdfplumber.open(pdfs[lang]) as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            margin = page.crop((0, page.height - 13 * 72 / 25.4, page.width, page.height))
+            words = (margin.extract_text() or "").split()
+            text = "".join(words)
+            if number == 1:
+                assert "".join(organisation.split()) not in text and str(number) not in words, words
+            else:
+                assert "".join(organisation.split()) in text and words[-1] == str(number), (number, words)

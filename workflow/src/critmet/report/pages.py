@@ -38,7 +38,9 @@ CACHE_FORMAT = "critmet-pages-2"
 _SECTION = re.compile(r"<section\b|</section\s*>")
 _STYLESHEET = re.compile(r'[ \t]*<link rel="stylesheet" href="([^"]+)">\n?')
 _REFERENCE = re.compile(r'\b(?:src|href)="([^"#][^"]*)"')
-_BLANK = '<div class="critmet-blank"></div>'
+# What templates/css/page.css's `@page :first` rule takes from the cover, given back to a slide laid out as the
+# first page of a document of its own (PartRenderer.document): the running footer and the page number.
+_NOT_FIRST = " @page :first { @bottom-left { content: element(footer) } @bottom-right { content: counter(page) } }"
 
 
 @dataclass
@@ -150,31 +152,25 @@ class PartRenderer:
         )
 
     # ------------------------------------------------------------------------------------------ layout
-    @staticmethod
-    def blanks(number: int) -> int:
-        """Blank pages before slide `number`: none for the first page; else one or two, so that the slide is
-        not the document's first page and keeps its left/right parity."""
-        return 0 if number == 1 else (1 if number % 2 == 0 else 2)
-
     def document(self, part: str, suffix: str, number: int):
         """The slide laid out on its own, as page `number` of the whole document (a WeasyPrint Document
-        holding only the slide's own pages)."""
+        holding only the slide's own pages). The slide is its document's first page, so `@page :first`
+        matches it: its page counter starts at `number` there, and for any page but the report's first
+        `_NOT_FIRST` gives back the footer and page number that page.css's `:first` rule takes from the cover.
+        (No stylesheet may tell left pages from right ones: a test keeps page.css free of :left and :right.)"""
         import weasyprint
 
-        blanks = self.blanks(number)
         extra = weasyprint.CSS(
-            string=f"@page :first {{ counter-reset: page {number - blanks} }}"
-            " .critmet-blank { break-after: page; height: 0; margin: 0; }",
+            string=f"@page :first {{ counter-reset: page {number} }}" + (_NOT_FIRST if number > 1 else ""),
             font_config=self.font_config,
         )
-        body = self.prefix + _BLANK * blanks + part + suffix
-        document = weasyprint.HTML(string=body, base_url=self.base_url, url_fetcher=self.fetcher).render(
+        body = self.prefix + part + suffix
+        return weasyprint.HTML(string=body, base_url=self.base_url, url_fetcher=self.fetcher).render(
             stylesheets=[*self.stylesheets, extra],
             font_config=self.font_config,
             cache=self.images,
             **self.pdf_options,
         )
-        return document.copy(document.pages[blanks:]) if blanks else document
 
     # ---------------------------------------------------------------------------------------------- keys
     def _file(self, path: Path) -> str:
