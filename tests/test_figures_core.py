@@ -235,3 +235,17 @@ def test_chart_font_lookups_see_only_the_style_families_and_find_the_same_files(
     assert font_manager.fontManager.ttflist == everything
     font_manager.fontManager._findfont_cached.cache_clear()
     assert found == [font_manager.fontManager._find_fonts_by_props(p) for p in props]
+
+
+def test_a_dollar_sign_in_a_label_is_plain_text(cleaned):
+    """Chart text is never read as mathtext (which would also ask for fonts outside the style): a label
+    with two dollar signs prints as written."""
+    import matplotlib.pyplot as plt
+
+    _, style = figure_kit(cleaned, "en")
+    with style.context():
+        fig = plt.figure(figsize=(3, 1))
+        fig.text(0.05, 0.5, "US$ 5 to US$ 10 per kg")
+        svg = svg_bytes(fig).decode("utf-8")
+        plt.close(fig)
+    assert ">US$ 5 to US$ 10 per kg</text>" in svg

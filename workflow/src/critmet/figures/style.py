@@ -164,6 +164,7 @@ class Style:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.unicode_minus": False,
+            "text.parse_math": False,  # labels are plain text: "US$ 5 to US$ 10" is not mathtext
             "svg.hashsalt": "critmet",
             "svg.fonttype": "none",
             # Text is measured unhinted, as the PDF draws it (WeasyPrint shapes SVG text with HarfBuzz, without
@@ -190,8 +191,9 @@ class Style:
 def _only_fonts(families: list[str]):
     """Let matplotlib's font lookups consider only the files of `families`. Each new lookup (a new size or
     weight) scores every installed font, several hundred of them, for about 6 ms; the charts use only the
-    style's families and no fallback, so the lookups find the same files among these few. Restored on exit;
-    a lookup of any other family warns, and in the style's context that is an error."""
+    style's families and no fallback, so the lookups find the same files among these few. Restored on exit.
+    A lookup of any other family fails (ValueError: "Failed to find font"); no label asks for one, as none
+    is read as mathtext (text.parse_math is off)."""
     manager = font_manager.fontManager
     everything = manager.ttflist
     manager.ttflist = [entry for entry in everything if entry.name in families]
