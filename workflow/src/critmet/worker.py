@@ -161,9 +161,11 @@ def _child(request: dict, fds: list[int]) -> None:
     os._exit(code)
 
 
-def _peek(conn: socket.socket) -> bytes:
+def _drain(conn: socket.socket) -> bytes:
+    """What the adapter sent after its request (it sends nothing more: it waits for the exit status), read
+    and dropped; b"" when it is gone."""
     try:
-        return conn.recv(1, socket.MSG_PEEK)
+        return conn.recv(4096)
     except OSError:
         return b""
 
@@ -182,7 +184,7 @@ def _wait(pid: int, conn: socket.socket) -> int | None:
                 return status
             watched = [conn] if pidfd is None else [conn, pidfd]
             readable, _, _ = select.select(watched, [], [], 0.1 if pidfd is None else None)
-            if conn in readable and not _peek(conn):
+            if conn in readable and not _drain(conn):
                 return None
     finally:
         if pidfd is not None:
