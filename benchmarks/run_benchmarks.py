@@ -2,7 +2,8 @@
 stage alone, of the report job (the two editions and the bilingual PDF; every slide laid out, and every slide
 from the page cache), of a no-op rerun (Snakemake's own, and `make report`'s fast path in critmet.build), of the
 rebuild after a text edit (one file per language) and after a raw-table edit, and of the preview's re-render
-after a save. Runs in a temporary copy of the project, so the working tree's results/ is not touched. Usage:
+after a save; and, before and after them, the machine's speed (a fixed Python loop), since this virtual
+machine's speed varies. Runs in a temporary copy of the project, so the working tree's results/ is not touched. Usage:
 `make benchmark` (or python benchmarks/run_benchmarks.py).
 
 Peak memory is the largest sum of the proportional set size (PSS) of the Snakemake process and all its
@@ -107,8 +108,18 @@ def preview_render(work: Path) -> dict:
     return {"seconds": round(float(out.stdout.split()[-1]), 2), "peak_mib": None}
 
 
+def machine_speed() -> dict:
+    """A fixed amount of pure Python work (ten million additions), timed: this virtual machine's speed
+    varies by half over a day, and this figure lets runs made at different times be compared."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return {"seconds": round(time.perf_counter() - start, 2), "peak_mib": None}
+
+
 def main() -> int:
-    results = {}
+    results = {"machine speed: a fixed Python loop, before": machine_speed()}
     with tempfile.TemporaryDirectory(prefix="critmet-bench-") as tmp:
         work = Path(tmp)
         for name in COPY:
@@ -140,6 +151,7 @@ def main() -> int:
         edit(work / "data" / "raw" / "ga_supply.csv", "\n2020,中国,360,", "\n2020,中国,360.0,")  # same value
         results["raw-table edit (ga_supply) -> figures, 3 PDFs"] = snakemake(work)
         results["preview: text save -> HTML re-rendered"] = preview_render(work)
+    results["machine speed: a fixed Python loop, after"] = machine_speed()
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
