@@ -26,6 +26,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import weakref
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
@@ -137,6 +139,12 @@ class PartRenderer:
                 )
             )
         self.prefix = _STYLESHEET.sub("", prefix)
+        # WeasyPrint copies the fonts of the @font-face rules (about 45 MB) into a temporary folder, which it
+        # removes only when the FontConfiguration is collected, which a process ending with os._exit (the
+        # fork server's jobs, the edition processes) may never do. `close()` removes it once the edition is
+        # written; the renderer's collection or the interpreter's exit does, if close() was not reached.
+        folder = getattr(self.font_config, "_folder", None)
+        self._remove_fonts = weakref.finalize(self, shutil.rmtree, str(folder), True) if folder else None
         self._file_sha: dict[Path, str] = {}
         self.environment = _sha(
             CACHE_FORMAT,
@@ -150,6 +158,11 @@ class PartRenderer:
             *self.hrefs,
             *css_bytes,
         )
+
+    def close(self) -> None:
+        """Remove the copies of the fonts WeasyPrint made for this renderer (after the last slide is written)."""
+        if self._remove_fonts is not None:
+            self._remove_fonts()
 
     # ------------------------------------------------------------------------------------------ layout
     def document(self, part: str, suffix: str, number: int):

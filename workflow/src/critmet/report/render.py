@@ -399,13 +399,22 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     Each slide is laid out and written on its own, and the PDF is assembled from the slides' PDFs
     (critmet.report.pdfjoin.join). With `cache_dir` (the build uses results/.cache/pages/<lang>),
     slides whose inputs did not change since the last build are neither laid out nor written again."""
-    from critmet.report.pdfjoin import OBJECT_STREAM_LEVEL, deflate_level, join
-
     out_dir = Path(out_dir)
     jinja_dir = Path(cache_dir).parent.parent / "jinja" if cache_dir is not None else None
     report = Report(inputs, [lang], make_env(inputs.templates_dir, jinja_dir))
     copy_stylesheets(inputs.templates_dir, out_dir)
     cache = PageCache(cache_dir)
+    try:
+        return _write_edition(report, lang, out_dir, cache, cache_dir)
+    finally:
+        if getattr(report, "renderer", None) is not None:
+            report.renderer.close()
+
+
+def _write_edition(report: Report, lang: str, out_dir: Path, cache: PageCache, cache_dir) -> Path:
+    """The fitting, the slides' PDFs and the edition's PDF of `render_edition`."""
+    from critmet.report.pdfjoin import OBJECT_STREAM_LEVEL, deflate_level, join
+
     html, slides = report.fit_slides(lang, out_dir, cache=cache if cache_dir is not None else None)
     # the full fonts, kept once, beside the page cache (or in a temporary folder without a cache)
     scratch = tempfile.TemporaryDirectory(prefix="critmet-fonts-") if cache_dir is None else None
