@@ -533,3 +533,17 @@ def test_the_fork_server_never_forks_mid_import_and_a_waiting_fork_goes_first():
     imports.join(10)
     fork.join(10)
     assert events == ["import 1", "fork", "import 2"]
+
+
+def test_a_render_empties_its_scratch_folder_of_what_a_killed_one_left(built, tmp_path):
+    """The render job keeps its temporary files (WeasyPrint's copies of the @font-face fonts, about 45 MB per
+    edition) in results/.cache/tmp/: it removes its own when done, and a render that was killed (which cannot)
+    leaves its copies to the next one, which removes them first."""
+    (tmp_path / "work").mkdir()
+    work = built_copy(built, tmp_path / "work")
+    left = work / "results" / ".cache" / "tmp" / "weasyprint-killed"
+    left.mkdir(parents=True)
+    (left / "font").write_bytes(b"\0" * 1024)
+    run_snakemake(work, "report", "--forcerun", "render_report")
+    assert (work / "results" / "report" / "executive_summary.pdf").exists()
+    assert list((work / "results" / ".cache" / "tmp").iterdir()) == []

@@ -8,9 +8,11 @@ bilingual PDF reuses their pages, so it holds one bookmark tree per language.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -488,6 +490,33 @@ def render_editions(
     def cache_of(lang: str) -> Path | None:
         return Path(cache_root) / lang if cache_root is not None else None
 
+    with _scratch_beside(cache_root):
+        written = _render_all(inputs, langs, out_dir, cache_of, workers)
+    if bilingual is not None:
+        written.append(merge_editions(written, langs, bilingual))
+    return written
+
+
+@contextlib.contextmanager
+def _scratch_beside(cache_root: str | Path | None):
+    """With a page cache (results/.cache/pages), the temporary files of the rendering (WeasyPrint's copies of
+    the @font-face fonts, about 45 MB per edition) go to results/.cache/tmp/, emptied first: a render that was
+    killed could not remove its own, and the next one removes them. Without a cache, the system's."""
+    if cache_root is None:
+        yield
+        return
+    scratch = Path(cache_root).parent / "tmp"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    before, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+
+
+def _render_all(inputs: Inputs, langs: list[str], out_dir, cache_of, workers: int) -> list[Path]:
+    """The editions of `render_editions`, side by side in forked processes when `workers` > 1."""
     if workers > 1 and len(langs) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -495,9 +524,5 @@ def render_editions(
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(workers, len(langs)), mp_context=context, initializer=_edition_worker) as pool:
             futures = [pool.submit(render_edition, inputs, lang, out_dir, cache_of(lang)) for lang in langs]
-            written = [future.result() for future in futures]
-    else:
-        written = [render_edition(inputs, lang, out_dir, cache_of(lang)) for lang in langs]
-    if bilingual is not None:
-        written.append(merge_editions(written, langs, bilingual))
-    return written
+            return [future.result() for future in futures]
+    return [render_edition(inputs, lang, out_dir, cache_of(lang)) for lang in langs]
