@@ -49,9 +49,10 @@ def _load_with_lines(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PreflightError(rel, "the file is not UTF-8 text", expected="UTF-8 text") from None
+    loader = SafeLoader(text)  # one parse: the node tree for the lines, the document built from it
     try:
-        node = yaml.compose(text, Loader=SafeLoader)
-        data = yaml.load(text, Loader=SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise PreflightError(
@@ -60,6 +61,8 @@ def _load_with_lines(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
             line=mark.line + 1 if mark else None,
             expected="valid YAML",
         ) from None
+    finally:
+        loader.dispose()
     lines: dict[tuple, int] = {}
 
     def walk(n, at: tuple) -> None:

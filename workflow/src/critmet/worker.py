@@ -40,8 +40,7 @@ PRELOAD_FIRST = (
     "critmet.report.variables",
 )
 # ... and imports these while the first jobs run (a job that comes before its modules imports them itself)
-PRELOAD = (
-    *PRELOAD_FIRST,
+PRELOAD_LATER = (
     "jinja2",
     "matplotlib.figure",
     "matplotlib.pyplot",
@@ -237,7 +236,7 @@ def serve(path: str, owner: str) -> None:
         importlib.import_module(name)
 
     def preload_rest():
-        for name in PRELOAD[len(PRELOAD_FIRST) :]:
+        for name in PRELOAD_LATER:
             with _GATE.importing():
                 importlib.import_module(name)
 

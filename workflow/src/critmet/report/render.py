@@ -263,6 +263,7 @@ class Report:
 
     def __init__(self, inputs: Inputs, langs: list[str], env: jinja2.Environment | None = None):
         self.inputs = inputs
+        self.renderer: PartRenderer | None = None  # and self.suffix: set by fit_slides
         self.env = env or make_env(inputs.templates_dir)  # the preview keeps one (compiled templates cached)
         structure = load_yaml(inputs.templates_dir / "pages.yaml")
         self.pages = [dict(page, number=i) for i, page in enumerate(structure["pages"], start=1)]
@@ -407,20 +408,20 @@ def render_edition(inputs: Inputs, lang: str, out_dir: str | Path, cache_dir: st
     copy_stylesheets(inputs.templates_dir, out_dir)
     cache = PageCache(cache_dir)
     try:
-        return _write_edition(report, lang, out_dir, cache, cache_dir)
+        return _write_edition(report, lang, out_dir, cache)
     finally:
-        if getattr(report, "renderer", None) is not None:
+        if report.renderer is not None:
             report.renderer.close()
 
 
-def _write_edition(report: Report, lang: str, out_dir: Path, cache: PageCache, cache_dir) -> Path:
-    """The fitting, the slides' PDFs and the edition's PDF of `render_edition`."""
+def _write_edition(report: Report, lang: str, out_dir: Path, cache: PageCache) -> Path:
+    """The fitting, the slides' PDFs and the edition's PDF of `render_edition` (`cache.folder` None: no cache)."""
     from critmet.report.pdfjoin import OBJECT_STREAM_LEVEL, deflate_level, join
 
-    html, slides = report.fit_slides(lang, out_dir, cache=cache if cache_dir is not None else None)
+    html, slides = report.fit_slides(lang, out_dir, cache=cache if cache.folder is not None else None)
     # the full fonts, kept once, beside the page cache (or in a temporary folder without a cache)
-    scratch = tempfile.TemporaryDirectory(prefix="critmet-fonts-") if cache_dir is None else None
-    fonts_dir = Path(cache_dir).parent.parent / "fonts" if cache_dir is not None else Path(scratch.name)
+    scratch = tempfile.TemporaryDirectory(prefix="critmet-fonts-") if cache.folder is None else None
+    fonts_dir = cache.folder.parent.parent / "fonts" if cache.folder is not None else Path(scratch.name)
     fonts_dir.mkdir(parents=True, exist_ok=True)
     recorder = FontRecorder(fonts_dir)
     pdfs, bookmarks, fonts = [], [], []
